@@ -1,0 +1,97 @@
+#include "src/app/config.h"
+
+#include <toml++/toml.h>
+
+#include "src/base/strings.h"
+
+namespace portico::app {
+
+namespace {
+
+template <typename T>
+void Get(const toml::node_view<toml::node>& node, T& out) {
+  if (auto v = node.value<T>()) {
+    out = *v;
+  }
+}
+
+void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
+  Get(t["db"], c.db);
+  Get(t["url"], c.db);
+  Get(t["listen"], c.listen);
+  Get(t["base_url"], c.base_url);
+  if (auto v = t["threads"].value<int64_t>()) {
+    c.threads = static_cast<int>(*v);
+  }
+  Get(t["access_log"], c.access_log);
+  if (auto v = t["default_count"].value<int64_t>()) {
+    c.default_count = static_cast<int>(*v);
+  }
+  if (auto v = t["max_count"].value<int64_t>()) {
+    c.max_count = static_cast<int>(*v);
+  }
+  if (auto v = t["max_body_bytes"].value<int64_t>()) {
+    c.max_body_bytes = *v;
+  }
+  Get(t["paging_secret"], c.paging_secret);
+  if (auto v = t["header_timeout_seconds"].value<int64_t>()) {
+    c.header_timeout_seconds = static_cast<int>(*v);
+  }
+}
+
+}  // namespace
+
+Status LoadConfigFile(const std::string& path, Config& config) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& err) {
+    return InvalidArgumentError("config " + path + ":" + std::to_string(err.source().begin.line) +
+                                ": " + std::string(err.description()));
+  }
+  toml::node_view<toml::node> root{tbl};
+  ReadTable(root, config);
+  for (const char* section : {"server", "database", "fhir"}) {
+    if (tbl.contains(section)) {
+      ReadTable(root[section], config);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgumentError("--listen must be HOST:PORT, got '" + listen + "'");
+  }
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  auto p = base::ParseInt(listen.substr(colon + 1));
+  if (!p || *p < 0 || *p > 65535 || host.empty()) {
+    return InvalidArgumentError("--listen must be HOST:PORT, got '" + listen + "'");
+  }
+  port = static_cast<uint16_t>(*p);
+  return Status::Ok();
+}
+
+StatusOr<std::string> SqlitePath(const std::string& db) {
+  if (base::StartsWith(db, "sqlite:")) {
+    std::string path = db.substr(7);
+    if (base::StartsWith(path, "//")) {
+      path = path.substr(2);
+    }
+    if (path.empty()) {
+      return InvalidArgumentError("--db sqlite:PATH needs a path");
+    }
+    return path;
+  }
+  if (base::StartsWith(db, "postgresql://") || base::StartsWith(db, "postgres://")) {
+    return InvalidArgumentError(
+        "PostgreSQL support is not built into this release yet; use --db sqlite:PATH");
+  }
+  return InvalidArgumentError("--db must be sqlite:PATH, got '" + db + "'");
+}
+
+}  // namespace portico::app

@@ -1,0 +1,193 @@
+// `portico import`: loads files and directories into the store, one atomic write per file.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "src/app/commands.h"
+#include "src/base/strings.h"
+#include "src/fhir/model/validator.h"
+#include "src/fhir/rest/importer.h"
+#include "src/fhir/search/registry.h"
+#include "src/store/sqlite/sqlite_store.h"
+
+namespace portico::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool IsDataFile(const fs::path& p) {
+  std::string ext = base::ToLowerAscii(p.extension().string());
+  return ext == ".json" || ext == ".ndjson" || ext == ".jsonl";
+}
+
+void Progress(bool tty, int64_t resources, size_t bytes_done, size_t bytes_total,
+              std::chrono::steady_clock::time_point start, bool final) {
+  if (!tty) {
+    return;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double rate = secs > 0 ? resources / secs : 0;
+  double frac = bytes_total > 0 ? static_cast<double>(bytes_done) / bytes_total : 1;
+  int width = 30;
+  int filled = static_cast<int>(frac * width);
+  std::string bar(filled, '#');
+  bar.append(width - filled, '.');
+  double eta = frac > 0 ? secs / frac - secs : 0;
+  std::fprintf(stderr, "\r[%s] %3.0f%% %lld resources, %.0f/s, ETA %.0fs   ", bar.c_str(),
+               frac * 100, static_cast<long long>(resources), rate, eta);
+  if (final) {
+    std::fprintf(stderr, "\n");
+  }
+}
+
+}  // namespace
+
+int RunImport(const Config& config, const std::vector<std::string>& paths, bool validate) {
+  auto db_path = SqlitePath(config.db);
+  if (!db_path.ok()) {
+    std::fprintf(stderr, "portico import: %s\n", db_path.status().message().c_str());
+    return 2;
+  }
+  std::vector<fs::path> files;
+  bool missing = false;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<fs::path> found;
+      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
+           it.increment(ec)) {
+        if (it->is_regular_file() && IsDataFile(it->path())) {
+          found.push_back(it->path());
+        }
+      }
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::is_regular_file(p, ec)) {
+      files.emplace_back(p);
+    } else {
+      std::fprintf(stderr, "portico import: %s: no such file or directory\n", p.c_str());
+      missing = true;
+    }
+  }
+  auto registry = fhir::SearchParamRegistry::LoadBuiltin();
+  if (!registry.ok()) {
+    std::fprintf(stderr, "portico import: %s\n", registry.status().message().c_str());
+    return 1;
+  }
+  auto store = store::sqlite::SqliteStore::Open(*db_path, *registry, base::SystemClock::Get());
+  if (!store.ok()) {
+    std::fprintf(stderr, "portico import: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  fhir::ResourceValidator validator;
+  std::shared_ptr<const fhir::ElementModel> model;
+  if (validate) {
+    auto m = fhir::ElementModel::LoadBuiltin();
+    if (!m.ok()) {
+      std::fprintf(stderr, "portico import: %s\n", m.status().message().c_str());
+      return 1;
+    }
+    model = *m;
+    validator = [model](const json::Value& r) {
+      std::vector<std::string> out;
+      for (const fhir::ValidationIssue& i : fhir::ValidateResource(*model, r)) {
+        out.push_back(i.path + ": " + i.message);
+      }
+      return out;
+    };
+  }
+  fhir::Importer importer(**store, *registry, validator);
+  // Pass 1: find the last occurrence of every resource in this run, so that earlier ones (in
+  // other files or earlier in the same file) are not stored only to be replaced.
+  struct KeyHash {
+    size_t operator()(const std::pair<uint64_t, uint64_t>& k) const { return k.first ^ k.second; }
+  };
+  std::unordered_map<std::pair<uint64_t, uint64_t>, std::pair<int32_t, int64_t>, KeyHash> last;
+  auto key_of = [](const std::string& key) {
+    return std::make_pair(static_cast<uint64_t>(std::hash<std::string>{}(key)),
+                          static_cast<uint64_t>(std::hash<std::string>{}(key + "#portico")));
+  };
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::ifstream in(files[i], std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::vector<std::string> keys = importer.Keys(ss.str());
+    for (size_t k = 0; k < keys.size(); ++k) {
+      last[key_of(keys[k])] = {static_cast<int32_t>(i), static_cast<int64_t>(k)};
+    }
+  }
+  int32_t current_file = 0;
+  importer.set_skip([&](const std::string& key, int64_t ordinal) {
+    auto it = last.find(key_of(key));
+    return it != last.end() && it->second != std::make_pair(current_file, ordinal);
+  });
+  size_t bytes_total = 0;
+  for (const fs::path& f : files) {
+    std::error_code ec;
+    bytes_total += fs::file_size(f, ec);
+  }
+  bool tty = isatty(STDERR_FILENO) != 0;
+  auto start = std::chrono::steady_clock::now();
+  fhir::ImportCounts counts;
+  size_t bytes_done = 0;
+  int failed_files = 0;
+  int loaded_files = 0;
+  for (const fs::path& f : files) {
+    current_file = static_cast<int32_t>(&f - files.data());
+    std::ifstream in(f, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string content = ss.str();
+    std::vector<fhir::ImportError> errors;
+    if (!in.good() && !in.eof()) {
+      errors.push_back({f.string(), -1, "cannot read the file"});
+    }
+    bool ok = errors.empty() && importer.ImportContent(f.string(), content, counts, errors);
+    bytes_done += content.size();
+    if (!ok) {
+      ++failed_files;
+      if (tty) {
+        std::fprintf(stderr, "\r%*s\r", 80, "");
+      }
+      for (const fhir::ImportError& e : errors) {
+        if (e.entry >= 0) {
+          std::fprintf(stderr, "error: %s: entry %lld: %s\n", e.source.c_str(),
+                       static_cast<long long>(e.entry), e.message.c_str());
+        } else {
+          std::fprintf(stderr, "error: %s: %s\n", e.source.c_str(), e.message.c_str());
+        }
+      }
+      std::fprintf(stderr, "error: %s: not loaded (nothing from this file was stored)\n",
+                   f.string().c_str());
+    } else {
+      ++loaded_files;
+      if (config.verbose) {
+        std::fprintf(stdout, "loaded %s (%lld resources so far)\n", f.string().c_str(),
+                     static_cast<long long>(counts.total()));
+        std::fflush(stdout);
+      }
+    }
+    Progress(tty, counts.total(), bytes_done, bytes_total, start, false);
+  }
+  Progress(tty, counts.total(), bytes_done, bytes_total, start, true);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stdout,
+               "imported %d of %zu files: %lld created, %lld updated, %lld unchanged, %lld "
+               "deleted, %lld superseded (%lld resources in %.2f s, %.0f resources/s); %d files "
+               "failed\n",
+               loaded_files, files.size(), static_cast<long long>(counts.created),
+               static_cast<long long>(counts.updated), static_cast<long long>(counts.unchanged),
+               static_cast<long long>(counts.deleted), static_cast<long long>(counts.superseded),
+               static_cast<long long>(counts.total()),
+               secs, secs > 0 ? counts.total() / secs : 0.0, failed_files);
+  return failed_files > 0 || missing ? 1 : 0;
+}
+
+}  // namespace portico::app

@@ -1,0 +1,35 @@
+#include "src/base/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace portico::base {
+namespace {
+
+TEST(StringsTest, PercentDecode) {
+  EXPECT_EQ(PercentDecode("a%20b+c", true), "a b c");
+  EXPECT_EQ(PercentDecode("a+b", false), "a+b");
+  EXPECT_FALSE(PercentDecode("%", true));
+  EXPECT_FALSE(PercentDecode("%2", true));
+  EXPECT_FALSE(PercentDecode("%zz", true));
+}
+
+TEST(StringsTest, SplitEscaped) {
+  auto parts = SplitEscaped("a\\,b,c|d", ',');
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0], "a,b");
+  EXPECT_EQ(parts[1], "c|d");
+}
+
+TEST(StringsTest, NormalizeRemovesCaseAndAccents) {
+  EXPECT_EQ(NormalizeForSearch("Éléonore MÜLLER"), "eleonore muller");
+  EXPECT_EQ(NormalizeForSearch("Ñandú"), "nandu");
+}
+
+TEST(StringsTest, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("secret", "secret"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secreT"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secrets"));
+}
+
+}  // namespace
+}  // namespace portico::base

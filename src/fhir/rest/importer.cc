@@ -1,0 +1,321 @@
+#include "src/fhir/rest/importer.h"
+
+#include <map>
+
+#include "src/base/digest.h"
+#include "src/base/strings.h"
+#include "src/fhir/model/resource.h"
+#include "src/fhir/search/indexer.h"
+
+namespace portico::fhir {
+
+namespace {
+
+// Rewrites every "reference" string found in `map` (urn:uuid:... -> Type/id).
+void RewriteReferences(json::Value& v, const std::map<std::string, std::string>& map) {
+  if (v.is_object()) {
+    for (auto& m : v.object()) {
+      if (m.key == "reference" && m.value.is_string()) {
+        auto it = map.find(m.value.str());
+        if (it != map.end()) {
+          m.value = json::Value::String(it->second);
+        }
+      } else {
+        RewriteReferences(m.value, map);
+      }
+    }
+  } else if (v.is_array()) {
+    for (json::Value& item : v.array()) {
+      RewriteReferences(item, map);
+    }
+  }
+}
+
+bool LooksLikeNdjson(std::string_view content) {
+  size_t nl = content.find('\n');
+  if (nl == std::string_view::npos) {
+    return false;
+  }
+  std::string_view rest = base::Trim(content.substr(nl + 1));
+  std::string_view first = base::Trim(content.substr(0, nl));
+  return !first.empty() && first.front() == '{' && first.back() == '}' && !rest.empty() &&
+         rest.front() == '{';
+}
+
+}  // namespace
+
+Importer::Importer(store::ResourceStore& store, std::shared_ptr<const SearchParamRegistry> registry,
+                   ResourceValidator validator)
+    : store_(store), registry_(std::move(registry)), validator_(std::move(validator)) {}
+
+bool Importer::CheckOne(const std::string& source, int64_t entry, json::Value& resource,
+                        std::vector<Pending>& out, std::vector<ImportError>& errors) {
+  auto type = CheckResource(resource, *registry_);
+  if (!type.ok()) {
+    errors.push_back({source, entry, type.status().message()});
+    return false;
+  }
+  if (validator_) {
+    std::vector<std::string> problems = validator_(resource);
+    if (!problems.empty()) {
+      std::string msg = "invalid " + *type + ": " + problems[0];
+      for (size_t i = 1; i < problems.size() && i < 5; ++i) {
+        msg += "; " + problems[i];
+      }
+      if (problems.size() > 5) {
+        msg += "; and " + std::to_string(problems.size() - 5) + " more";
+      }
+      errors.push_back({source, entry, msg});
+      return false;
+    }
+  }
+  std::string id(resource.GetString("id"));
+  if (id.empty()) {
+    // A resource without an id: derive one from its content (idempotent re-import).
+    id = base::Sha256Hex(json::Serialize(resource)).substr(0, 40);
+  }
+  out.push_back({*type, std::move(id), std::move(resource), false, entry});
+  return true;
+}
+
+bool Importer::CollectBundle(const std::string& source, json::Value bundle,
+                             std::vector<Pending>& out, std::vector<ImportError>& errors) {
+  std::string_view btype = bundle.GetString("type");
+  if (btype != "collection" && btype != "transaction" && btype != "batch" &&
+      btype != "searchset" && btype != "transaction-response" && btype != "batch-response" &&
+      btype != "history") {
+    // document, message: a Bundle stored as a resource of its own.
+    return CheckOne(source, -1, bundle, out, errors);
+  }
+  json::Value* entries = bundle.Find("entry");
+  if (entries == nullptr) {
+    return true;
+  }
+  if (!entries->is_array()) {
+    errors.push_back({source, -1, "Bundle.entry must be an array"});
+    return false;
+  }
+  // First pass: decide ids and map urn fullUrls to Type/id.
+  std::map<std::string, std::string> urn_map;
+  struct Planned {
+    int64_t index;
+    json::Value* resource;
+    std::string delete_url;
+  };
+  std::vector<Planned> planned;
+  bool ok = true;
+  int64_t index = 0;
+  for (json::Value& e : entries->array()) {
+    int64_t i = index++;
+    if (!e.is_object()) {
+      errors.push_back({source, i, "Bundle entry is not an object"});
+      ok = false;
+      continue;
+    }
+    const json::Value* request = e.Find("request");
+    std::string_view method = request != nullptr ? request->GetString("method") : "";
+    if (method == "DELETE") {
+      planned.push_back({i, nullptr, std::string(request->GetString("url"))});
+      continue;
+    }
+    if (method == "GET" || method == "HEAD") {
+      continue;  // a read in a batch stores nothing
+    }
+    json::Value* res = e.Find("resource");
+    if (res == nullptr) {
+      continue;  // response-only entries
+    }
+    if (const json::Value* search = e.Find("search");
+        search != nullptr && search->GetString("mode") == "outcome") {
+      continue;
+    }
+    if (!res->is_object()) {
+      errors.push_back({source, i, "Bundle entry resource is not an object"});
+      ok = false;
+      continue;
+    }
+    std::string_view rtype = res->GetString("resourceType");
+    std::string_view full_url = e.GetString("fullUrl");
+    if (res->Find("id") == nullptr && !rtype.empty()) {
+      std::string id;
+      std::string_view url = request != nullptr ? request->GetString("url") : "";
+      if (method == "PUT" && url.find('/') != std::string_view::npos) {
+        std::string t;
+        if (SplitReference(url.substr(0, url.find('?')), t, id) && t != rtype) {
+          id.clear();
+        }
+      }
+      if (id.empty() && base::StartsWith(full_url, "urn:uuid:")) {
+        id = std::string(full_url.substr(9));
+      }
+      if (id.empty() && !full_url.empty() && !base::StartsWith(full_url, "urn:")) {
+        std::string t;
+        SplitReference(full_url, t, id);
+      }
+      if (id.empty()) {
+        // No id anywhere: derive one from the content so that a re-import is idempotent.
+        id = base::Sha256Hex(json::Serialize(*res)).substr(0, 40);
+      }
+      res->Set("id", json::Value::String(id));
+    }
+    if (base::StartsWith(full_url, "urn:") && !rtype.empty()) {
+      urn_map[std::string(full_url)] =
+          std::string(rtype) + "/" + std::string(res->GetString("id"));
+    }
+    planned.push_back({i, res, ""});
+  }
+  for (Planned& p : planned) {
+    if (p.resource == nullptr) {
+      std::string t;
+      std::string id;
+      if (!SplitReference(p.delete_url, t, id) || !registry_->IsResourceType(t)) {
+        errors.push_back({source, p.index, "DELETE url must be Type/id, got '" + p.delete_url +
+                                               "'"});
+        ok = false;
+        continue;
+      }
+      out.push_back({t, id, json::Value(), true, p.index});
+      continue;
+    }
+    if (!urn_map.empty()) {
+      RewriteReferences(*p.resource, urn_map);
+    }
+    if (p.resource->GetString("resourceType") == "Bundle") {
+      ok = CollectBundle(source, std::move(*p.resource), out, errors) && ok;
+      continue;
+    }
+    ok = CheckOne(source, p.index, *p.resource, out, errors) && ok;
+  }
+  return ok;
+}
+
+bool Importer::Apply(const std::string& source, std::vector<Pending>& pending,
+                     ImportCounts& counts, std::vector<ImportError>& errors) {
+  auto batch = store_.BeginWrite();
+  if (!batch.ok()) {
+    errors.push_back({source, -1, "cannot write: " + batch.status().message()});
+    return false;
+  }
+  ImportCounts local;
+  int64_t ordinal = -1;
+  for (Pending& p : pending) {
+    ++ordinal;
+    if (skip_ && skip_(p.type + "/" + p.id, ordinal)) {
+      ++local.superseded;
+      continue;
+    }
+    if (p.is_delete) {
+      auto r = (*batch)->Delete(p.type, p.id);
+      if (!r.ok()) {
+        if (r.status().code() == StatusCode::kNotFound) {
+          continue;  // deleting what is not there is a no-op
+        }
+        errors.push_back({source, p.entry, r.status().message()});
+        return false;
+      }
+      ++local.deleted;
+      continue;
+    }
+    IndexEntries index;
+    PreparedResource prepared = PrepareResource(std::move(p.resource), p.type, p.id);
+    index = ExtractIndex(*registry_, p.type, prepared.value);
+    auto r = (*batch)->Put(
+        p.type, p.id, prepared.content_hash,
+        [&prepared](int64_t version, base::Millis at) {
+          return RenderStored(prepared.value, version, at);
+        },
+        index);
+    if (!r.ok()) {
+      errors.push_back({source, p.entry, r.status().message()});
+      return false;
+    }
+    switch (r->result) {
+      case store::WriteResult::kCreated:
+        ++local.created;
+        break;
+      case store::WriteResult::kUpdated:
+        ++local.updated;
+        break;
+      case store::WriteResult::kUnchanged:
+        ++local.unchanged;
+        break;
+    }
+  }
+  Status s = (*batch)->Commit();
+  if (!s.ok()) {
+    errors.push_back({source, -1, "commit failed: " + s.message()});
+    return false;
+  }
+  counts.created += local.created;
+  counts.updated += local.updated;
+  counts.unchanged += local.unchanged;
+  counts.deleted += local.deleted;
+  counts.superseded += local.superseded;
+  return true;
+}
+
+bool Importer::Collect(const std::string& source, std::string_view content,
+                       std::vector<Pending>& pending, std::vector<ImportError>& errors) {
+  size_t errors_before = errors.size();
+  if (base::Trim(content).empty()) {
+    errors.push_back({source, -1, "the file is empty"});
+    return false;
+  }
+  if (LooksLikeNdjson(content)) {
+    int64_t line_no = 0;
+    for (std::string_view line : base::Split(content, '\n')) {
+      ++line_no;
+      line = base::Trim(line);
+      if (line.empty()) {
+        continue;
+      }
+      auto v = json::Parse(line);
+      if (!v.ok()) {
+        errors.push_back({source, line_no, v.status().message()});
+        continue;
+      }
+      if (v->is_object() && v->GetString("resourceType") == "Bundle") {
+        CollectBundle(source, std::move(*v), pending, errors);
+      } else {
+        CheckOne(source, line_no, *v, pending, errors);
+      }
+    }
+  } else {
+    auto v = json::Parse(content);
+    if (!v.ok()) {
+      errors.push_back({source, -1, v.status().message()});
+      return false;
+    }
+    if (v->is_object() && v->GetString("resourceType") == "Bundle") {
+      CollectBundle(source, std::move(*v), pending, errors);
+    } else {
+      CheckOne(source, -1, *v, pending, errors);
+    }
+  }
+  return errors.size() == errors_before;
+}
+
+bool Importer::ImportContent(const std::string& source, std::string_view content,
+                             ImportCounts& counts, std::vector<ImportError>& errors) {
+  std::vector<Pending> pending;
+  if (!Collect(source, content, pending, errors)) {
+    return false;
+  }
+  return Apply(source, pending, counts, errors);
+}
+
+std::vector<std::string> Importer::Keys(std::string_view content) {
+  std::vector<Pending> pending;
+  std::vector<ImportError> errors;
+  std::vector<std::string> keys;
+  if (!Collect("", content, pending, errors)) {
+    return keys;  // the file will fail as a whole and write nothing
+  }
+  keys.reserve(pending.size());
+  for (const Pending& p : pending) {
+    keys.push_back(p.type + "/" + p.id);
+  }
+  return keys;
+}
+
+}  // namespace portico::fhir

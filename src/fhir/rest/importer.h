@@ -1,0 +1,85 @@
+// Loads FHIR data into a ResourceStore: single resources, Bundles (collection, transaction, batch,
+// searchset, ...) and NDJSON. One file (or one Bundle) is one atomic write: a file with any bad
+// entry changes nothing. Ids carried by the data are kept; transaction entries POSTed with
+// urn:uuid fullUrls keep their resource id (or take the uuid), and references to those urns are
+// rewritten to Type/id.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/base/status.h"
+#include "src/fhir/search/registry.h"
+#include "src/json/json.h"
+#include "src/store/resource_store.h"
+
+namespace portico::fhir {
+
+struct ImportCounts {
+  int64_t created = 0;
+  int64_t updated = 0;
+  int64_t unchanged = 0;
+  int64_t deleted = 0;
+  int64_t superseded = 0;  // skipped because a later occurrence in the same run replaces it
+  int64_t total() const { return created + updated + unchanged + deleted + superseded; }
+};
+
+struct ImportError {
+  std::string source;  // file name
+  int64_t entry = -1;  // Bundle entry index or NDJSON line (1-based), -1 for the whole file
+  std::string message;
+};
+
+// Returns problems of one resource (empty = acceptable). Each string is "path: reason".
+using ResourceValidator = std::function<std::vector<std::string>(const json::Value& resource)>;
+
+class Importer {
+ public:
+  // REQUIRES: `store` outlives the importer.
+  Importer(store::ResourceStore& store, std::shared_ptr<const SearchParamRegistry> registry,
+           ResourceValidator validator = nullptr);
+
+  // Imports the content of one file atomically. On failure nothing of it is stored and the
+  // errors explain why; `counts` is only updated on success.
+  bool ImportContent(const std::string& source, std::string_view content, ImportCounts& counts,
+                     std::vector<ImportError>& errors);
+
+  // The "Type/id" keys that ImportContent would write for `content`, in write order (without
+  // validating). Empty when the content does not parse.
+  std::vector<std::string> Keys(std::string_view content);
+
+  // When set, a write whose (key, ordinal within its file) makes this return true is skipped and
+  // counted as superseded: the import command uses it so that, when one run holds the same
+  // resource several times, only the last occurrence is stored (the final state equals applying
+  // them in order, and a re-import of the same files creates no versions).
+  void set_skip(std::function<bool(const std::string& key, int64_t ordinal)> skip) {
+    skip_ = std::move(skip);
+  }
+
+ private:
+  struct Pending {
+    std::string type;
+    std::string id;
+    json::Value resource;
+    bool is_delete = false;
+    int64_t entry = -1;
+  };
+  bool CollectBundle(const std::string& source, json::Value bundle, std::vector<Pending>& out,
+                     std::vector<ImportError>& errors);
+  bool CheckOne(const std::string& source, int64_t entry, json::Value& resource,
+                std::vector<Pending>& out, std::vector<ImportError>& errors);
+  bool Apply(const std::string& source, std::vector<Pending>& pending, ImportCounts& counts,
+             std::vector<ImportError>& errors);
+  bool Collect(const std::string& source, std::string_view content, std::vector<Pending>& pending,
+               std::vector<ImportError>& errors);
+
+  store::ResourceStore& store_;
+  std::shared_ptr<const SearchParamRegistry> registry_;
+  ResourceValidator validator_;
+  std::function<bool(const std::string& key, int64_t ordinal)> skip_;
+};
+
+}  // namespace portico::fhir

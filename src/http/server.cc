@@ -1,0 +1,370 @@
+#include "src/http/server.h"
+
+#include <zlib.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "src/base/strings.h"
+
+namespace portico::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+
+bool GzipCompress(std::string_view in, std::string& out) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    return false;
+  }
+  out.resize(deflateBound(&zs, in.size()) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END;
+}
+
+namespace {
+
+std::string HttpDate() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+bool AcceptsGzip(std::string_view accept_encoding) {
+  for (std::string_view part : base::Split(accept_encoding, ',')) {
+    part = base::Trim(part);
+    std::string_view coding = part.substr(0, part.find(';'));
+    if (base::EqualsIgnoreCase(base::Trim(coding), "gzip")) {
+      return part.find("q=0") == std::string_view::npos || part.find("q=0.") != std::string_view::npos;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  Handler handler;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+  asio::steady_timer drain_timer{ioc};
+  std::chrono::steady_clock::time_point drain_deadline;
+
+  void DrainPoll() {
+    if (in_flight.load() == 0 || std::chrono::steady_clock::now() > drain_deadline) {
+      ioc.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([this](const boost::system::error_code&) { DrainPoll(); });
+  }
+
+  Response ErrorResponse(int status, const std::string& message) {
+    if (options.error_response) {
+      return options.error_response(status, message);
+    }
+    Response r;
+    r.status = status;
+    r.body = message;
+    r.SetHeader("Content-Type", "text/plain; charset=utf-8");
+    return r;
+  }
+
+  asio::awaitable<void> Write(beast::tcp_stream& stream, Response& resp, bool keep_alive,
+                              bool head_only, bool gzip_ok) {
+    bhttp::response<bhttp::string_body> out;
+    out.version(11);
+    out.result(static_cast<unsigned>(resp.status));
+    for (auto& [k, v] : resp.headers) {
+      out.set(k, v);
+    }
+    out.set(bhttp::field::date, HttpDate());
+    if (gzip_ok && resp.body.size() > 1024 && resp.Header("Content-Encoding").empty()) {
+      std::string z;
+      if (GzipCompress(resp.body, z)) {
+        resp.body = std::move(z);
+        out.set(bhttp::field::content_encoding, "gzip");
+        out.set(bhttp::field::vary, "Accept-Encoding");
+      }
+    }
+    out.body() = std::move(resp.body);
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+    if (head_only) {
+      bhttp::response_serializer<bhttp::string_body> sr(out);
+      co_await bhttp::async_write_header(stream, sr,
+                                         asio::as_tuple(asio::use_awaitable));
+    } else {
+      co_await bhttp::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket) {
+    // The socket's executor is a strand, so the timer handler below and this coroutine never run
+    // at the same time. The stream is shared with the timer handler to keep it alive.
+    auto stream_ptr = std::make_shared<beast::tcp_stream>(std::move(socket));
+    beast::tcp_stream& stream = *stream_ptr;
+    auto header_timer = std::make_shared<asio::steady_timer>(stream.get_executor());
+    auto timed_out = std::make_shared<bool>(false);
+    beast::flat_buffer buffer;
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) {
+        remote = ep.address().to_string();
+      }
+    }
+    bool first = true;
+    while (!stopping.load()) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+      parser.body_limit(options.max_body_bytes);
+      // The whole header must arrive in time. Our own timer cancels the read (instead of closing
+      // the socket) so that a stalled client still gets its 408.
+      stream.expires_never();
+      *timed_out = false;
+      header_timer->expires_after(std::chrono::seconds(first ? options.header_timeout_seconds
+                                                             : options.idle_timeout_seconds));
+      header_timer->async_wait([stream_ptr, timed_out](const boost::system::error_code& tec) {
+        if (!tec) {
+          *timed_out = true;
+          boost::system::error_code ignored;
+          stream_ptr->socket().cancel(ignored);
+        }
+      });
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser,
+                                                       asio::as_tuple(asio::use_awaitable));
+      (void)n;
+      header_timer->cancel();
+      if (ec) {
+        Response err;
+        bool send = true;
+        if (*timed_out) {
+          send = parser.got_some() || buffer.size() > 0;
+          err = ErrorResponse(408, "Request timeout: the request header did not arrive in time");
+        } else if (ec == bhttp::error::header_limit) {
+          err = ErrorResponse(431, "Request header fields too large");
+        } else if (ec == bhttp::error::body_limit) {
+          err = ErrorResponse(413, "Request body too large");
+        } else if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+                   ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+          send = false;
+        } else {
+          err = ErrorResponse(400, "Malformed HTTP request");
+        }
+        if (send) {
+          co_await Write(stream, err, false, false, false);
+        }
+        break;
+      }
+      first = false;
+      auto& hdr = parser.get();
+      if (hdr.target().size() > options.max_target_bytes) {
+        Response err = ErrorResponse(414, "Request URL too long");
+        co_await Write(stream, err, false, false, false);
+        break;
+      }
+      if (auto cl = parser.content_length(); cl && *cl > options.max_body_bytes) {
+        Response err = ErrorResponse(413, "Request body too large");
+        co_await Write(stream, err, false, false, false);
+        break;
+      }
+      if (beast::iequals(hdr[bhttp::field::expect], "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+        co_await bhttp::async_write(stream, cont, asio::as_tuple(asio::use_awaitable));
+      }
+      stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+      auto [ec2, n2] =
+          co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      (void)n2;
+      if (ec2) {
+        if (ec2 == bhttp::error::body_limit) {
+          Response err = ErrorResponse(413, "Request body too large");
+          co_await Write(stream, err, false, false, false);
+        } else if (ec2 == beast::error::timeout) {
+          Response err = ErrorResponse(408, "Request timeout: the body did not arrive in time");
+          co_await Write(stream, err, false, false, false);
+        }
+        break;
+      }
+      auto req_msg = parser.release();
+      Request req;
+      req.method = std::string(req_msg.method_string());
+      req.target = std::string(req_msg.target());
+      size_t q = req.target.find('?');
+      std::string_view raw_path =
+          std::string_view(req.target).substr(0, q == std::string::npos ? req.target.size() : q);
+      if (q != std::string::npos) {
+        req.query = req.target.substr(q + 1);
+      }
+      bool keep_alive = req_msg.keep_alive();
+      auto decoded = base::PercentDecode(raw_path, false);
+      Response resp;
+      auto started = std::chrono::steady_clock::now();
+      if (raw_path.empty() || raw_path[0] != '/' || !decoded) {
+        resp = ErrorResponse(400, "The request target must be an absolute path");
+      } else {
+        req.path = std::move(*decoded);
+        for (const auto& f : req_msg) {
+          req.headers.emplace_back(base::ToLowerAscii(f.name_string()), std::string(f.value()));
+        }
+        req.body = std::move(req_msg.body());
+        req.remote_addr = remote;
+        req.request_id = NewRequestId();
+        in_flight.fetch_add(1);
+        try {
+          resp = handler(req);
+        } catch (const std::exception&) {
+          resp = ErrorResponse(500, "Internal server error");
+        }
+        in_flight.fetch_sub(1);
+        resp.SetHeader("X-Request-Id", req.request_id);
+      }
+      if (stopping.load()) {
+        keep_alive = false;
+      }
+      bool gzip_ok = AcceptsGzip(req.Header("accept-encoding"));
+      int status = resp.status;
+      co_await Write(stream, resp, keep_alive, req.method == "HEAD", gzip_ok);
+      if (options.access_log) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+        std::fprintf(stderr,
+                     "{\"event\":\"request\",\"id\":\"%s\",\"method\":\"%s\",\"status\":%d,"
+                     "\"us\":%lld}\n",
+                     req.request_id.c_str(), req.method.c_str(), status,
+                     static_cast<long long>(us));
+      }
+      if (!keep_alive) {
+        break;
+      }
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<void> Accept() {
+    while (true) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc),
+                                                         asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+          co_return;
+        }
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto executor = socket.get_executor();
+      asio::co_spawn(executor, Session(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+}
+
+Server::~Server() = default;
+
+Status Server::Listen() {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) {
+    return InvalidArgumentError("invalid listen address: " + impl_->options.host);
+  }
+  tcp::endpoint ep(addr, impl_->options.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) {
+    impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    impl_->acceptor.bind(ep, ec);
+  }
+  if (!ec) {
+    impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return UnavailableError("cannot listen on " + impl_->options.host + ":" +
+                            std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+uint16_t Server::port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void Server::Run() {
+  Impl& im = *impl_;
+  asio::co_spawn(im.ioc, im.Accept(), asio::detached);
+  im.signals.async_wait([this](const boost::system::error_code& ec, int) {
+    if (!ec) {
+      Stop();
+    }
+  });
+  int threads = im.options.threads > 0 ? im.options.threads
+                                       : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads < 1) {
+    threads = 1;
+  }
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) {
+    pool.emplace_back([&im] { im.ioc.run(); });
+  }
+  im.ioc.run();
+  for (auto& t : pool) {
+    t.join();
+  }
+}
+
+void Server::Stop() {
+  Impl& im = *impl_;
+  asio::post(im.ioc, [&im] {
+    if (im.stopping.exchange(true)) {
+      return;
+    }
+    boost::system::error_code ec;
+    im.acceptor.close(ec);
+    im.signals.cancel(ec);
+    // Drain: give in-flight requests up to 10 s, then stop the loop.
+    im.drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    im.DrainPoll();
+  });
+}
+
+}  // namespace portico::http

@@ -1,0 +1,53 @@
+// HTTP/1.1 server on Boost.Beast/Asio with C++20 coroutines. Enforces request limits (header size,
+// body size, target length, slow clients) and answers violations itself with clean 4xx responses.
+// Thread-safe: the handler is called concurrently from `threads` I/O threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "src/base/status.h"
+#include "src/http/message.h"
+
+namespace portico::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0 picks a free port
+  int threads = 0;       // 0 = number of cores
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 16 * 1024 * 1024;
+  size_t max_target_bytes = 8 * 1024;
+  int header_timeout_seconds = 10;  // whole header must arrive within this (slowloris)
+  int body_timeout_seconds = 30;
+  int idle_timeout_seconds = 60;    // keep-alive idle
+  bool access_log = false;          // method, path (no query), status, duration; never bodies
+  // Called with (status, body) to build error bodies for limit violations.
+  std::function<Response(int status, const std::string& message)> error_response;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. After success, port() is the bound port.
+  Status Listen();
+  uint16_t port() const;
+  // Serves until Stop() or SIGINT/SIGTERM; drains in-flight requests before returning.
+  void Run();
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// gzip-compresses `in`; returns false on failure.
+bool GzipCompress(std::string_view in, std::string& out);
+
+}  // namespace portico::http

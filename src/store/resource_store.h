@@ -1,0 +1,95 @@
+// The storage interface for FHIR resources: versioned JSON plus search index rows.
+// Implementations: store/sqlite (embedded default). Thread-safe: any number of concurrent readers
+// and one writer at a time (a second writer waits).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/base/status.h"
+#include "src/base/time.h"
+#include "src/fhir/search/indexer.h"
+#include "src/fhir/search/query.h"
+
+namespace portico::store {
+
+struct StoredResource {
+  std::string type;
+  std::string id;
+  int64_t version = 0;
+  base::Millis last_updated = 0;
+  bool deleted = false;
+  std::string body;  // the stored JSON (with id and meta.versionId/lastUpdated set)
+  int64_t seq = 0;   // store-wide stable position, for keyset paging
+};
+
+enum class WriteResult { kCreated, kUpdated, kUnchanged };
+
+struct PutOutcome {
+  WriteResult result = WriteResult::kUnchanged;
+  int64_t version = 0;
+};
+
+// A group of writes applied atomically: nothing is visible until Commit(), and a batch destroyed
+// without Commit() leaves the store unchanged.
+class WriteBatch {
+ public:
+  virtual ~WriteBatch() = default;
+  // Stores `body` (minified JSON that already carries id and meta) as the next version of
+  // type/id, unless its content (apart from meta.versionId/lastUpdated) equals the current one.
+  // `content_hash` identifies that content; `make_body(version, last_updated)` renders the
+  // stored bytes once the version is known.
+  virtual StatusOr<PutOutcome> Put(const std::string& type, const std::string& id,
+                                   const std::string& content_hash,
+                                   const std::function<std::string(int64_t, base::Millis)>& make_body,
+                                   const fhir::IndexEntries& index) = 0;
+  // Marks type/id deleted (a new version without body). NotFound when absent.
+  virtual StatusOr<int64_t> Delete(const std::string& type, const std::string& id) = 0;
+  virtual Status Commit() = 0;
+};
+
+struct SearchPage {
+  std::vector<StoredResource> matches;
+  std::vector<StoredResource> includes;
+  bool has_more = false;
+  int64_t last_seq = -1;              // keyset cursor for the next page
+  std::optional<int64_t> total;       // when requested
+};
+
+struct HistoryQuery {
+  std::string type;  // "" = whole system
+  std::string id;    // "" = type level
+  std::optional<base::Millis> since;
+  std::optional<base::Millis> at;  // versions current at this instant (_at)
+  int count = 50;
+  int offset = 0;
+};
+
+class ResourceStore {
+ public:
+  virtual ~ResourceStore() = default;
+
+  // Current version (possibly a deletion marker); nullopt when never stored.
+  virtual StatusOr<std::optional<StoredResource>> Read(const std::string& type,
+                                                       const std::string& id) = 0;
+  virtual StatusOr<std::optional<StoredResource>> ReadVersion(const std::string& type,
+                                                              const std::string& id,
+                                                              int64_t version) = 0;
+  // Versions newest first.
+  virtual StatusOr<std::vector<StoredResource>> History(const HistoryQuery& query) = 0;
+  // The compartments (patient ids) the current version of type/id belongs to.
+  virtual StatusOr<std::vector<std::string>> PatientsOf(const std::string& type,
+                                                        const std::string& id) = 0;
+  virtual StatusOr<SearchPage> Search(const fhir::SearchQuery& query,
+                                      const fhir::AccessScope& scope) = 0;
+  // Begins an atomic batch (waits for other writers).
+  virtual StatusOr<std::unique_ptr<WriteBatch>> BeginWrite() = 0;
+  // Counts of current (not deleted) resources per type.
+  virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> CountByType() = 0;
+};
+
+}  // namespace portico::store

@@ -1,0 +1,480 @@
+#include "src/store/sql/search_sql.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+namespace portico::store::sql {
+
+using fhir::ParamType;
+using fhir::Prefix;
+using fhir::SearchCondition;
+using fhir::SearchValue;
+using fhir::Special;
+
+const char* IndexTable(ParamType type) {
+  switch (type) {
+    case ParamType::kToken:
+      return "idx_token";
+    case ParamType::kString:
+      return "idx_string";
+    case ParamType::kDate:
+      return "idx_date";
+    case ParamType::kReference:
+      return "idx_reference";
+    case ParamType::kQuantity:
+      return "idx_quantity";
+    case ParamType::kNumber:
+      return "idx_number";
+    case ParamType::kUri:
+      return "idx_uri";
+    default:
+      return "idx_token";
+  }
+}
+
+bool SqlBuilder::IsReferencedSharedType(const std::string& type) {
+  return type == "Organization" || type == "Practitioner" || type == "PractitionerRole" ||
+         type == "Location" || type == "Medication" || type == "Endpoint" ||
+         type == "HealthcareService";
+}
+
+void SqlBuilder::Bind(std::string& sql, Param p) {
+  params_.push_back(std::move(p));
+  if (dialect_ == Dialect::kPostgres) {
+    sql += "$" + std::to_string(params_.size());
+  } else {
+    sql += "?";
+  }
+}
+
+namespace {
+
+std::string EscapeLike(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Range predicate of a FHIR prefix between the target range [lo, hi) (SQL expressions) and the
+// search range [vlo, vhi). https://hl7.org/fhir/R4/search.html#prefix
+void RangePredicate(SqlBuilder& b, Prefix prefix, const std::string& lo, const std::string& hi,
+                    int64_t vlo, int64_t vhi, std::string& sql) {
+  switch (prefix) {
+    case Prefix::kEq:
+      sql += "(" + lo + " >= ";
+      b.Bind(sql, vlo);
+      sql += " AND " + hi + " <= ";
+      b.Bind(sql, vhi);
+      sql += ")";
+      return;
+    case Prefix::kNe:
+      sql += "NOT (" + lo + " >= ";
+      b.Bind(sql, vlo);
+      sql += " AND " + hi + " <= ";
+      b.Bind(sql, vhi);
+      sql += ")";
+      return;
+    case Prefix::kGt:
+      sql += "(" + hi + " > ";
+      b.Bind(sql, vhi);
+      sql += ")";
+      return;
+    case Prefix::kLt:
+      sql += "(" + lo + " < ";
+      b.Bind(sql, vlo);
+      sql += ")";
+      return;
+    case Prefix::kGe:
+      sql += "(" + hi + " > ";
+      b.Bind(sql, vhi);
+      sql += " OR (" + lo + " >= ";
+      b.Bind(sql, vlo);
+      sql += " AND " + hi + " <= ";
+      b.Bind(sql, vhi);
+      sql += "))";
+      return;
+    case Prefix::kLe:
+      sql += "(" + lo + " < ";
+      b.Bind(sql, vlo);
+      sql += " OR (" + lo + " >= ";
+      b.Bind(sql, vlo);
+      sql += " AND " + hi + " <= ";
+      b.Bind(sql, vhi);
+      sql += "))";
+      return;
+    case Prefix::kSa:
+      sql += "(" + lo + " >= ";
+      b.Bind(sql, vhi);
+      sql += ")";
+      return;
+    case Prefix::kEb:
+      sql += "(" + hi + " <= ";
+      b.Bind(sql, vlo);
+      sql += ")";
+      return;
+    case Prefix::kAp: {
+      int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+      int64_t dist = std::llabs(now - vlo) / 10;
+      if (dist < 86400000) {
+        dist = 86400000;
+      }
+      sql += "(" + lo + " < ";
+      b.Bind(sql, vhi + dist);
+      sql += " AND " + hi + " > ";
+      b.Bind(sql, vlo - dist);
+      sql += ")";
+      return;
+    }
+  }
+}
+
+void NumberPredicate(SqlBuilder& b, Prefix prefix, const std::string& col, const SearchValue& v,
+                     std::string& sql) {
+  switch (prefix) {
+    case Prefix::kEq:
+      sql += "(" + col + " >= ";
+      b.Bind(sql, v.number_low);
+      sql += " AND " + col + " < ";
+      b.Bind(sql, v.number_high);
+      sql += ")";
+      return;
+    case Prefix::kNe:
+      sql += "NOT (" + col + " >= ";
+      b.Bind(sql, v.number_low);
+      sql += " AND " + col + " < ";
+      b.Bind(sql, v.number_high);
+      sql += ")";
+      return;
+    case Prefix::kGt:
+    case Prefix::kSa:
+      sql += col + " > ";
+      b.Bind(sql, v.number);
+      return;
+    case Prefix::kLt:
+    case Prefix::kEb:
+      sql += col + " < ";
+      b.Bind(sql, v.number);
+      return;
+    case Prefix::kGe:
+      sql += col + " >= ";
+      b.Bind(sql, v.number);
+      return;
+    case Prefix::kLe:
+      sql += col + " <= ";
+      b.Bind(sql, v.number);
+      return;
+    case Prefix::kAp: {
+      double d = std::fabs(v.number) * 0.1;
+      sql += "(" + col + " >= ";
+      b.Bind(sql, v.number - d);
+      sql += " AND " + col + " <= ";
+      b.Bind(sql, v.number + d);
+      sql += ")";
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+Status SqlBuilder::ValuePredicate(const SearchCondition& c, const SearchValue& v,
+                                  const std::string& x, std::string& sql) {
+  switch (c.type) {
+    case ParamType::kToken: {
+      if (c.modifier == "text") {
+        sql += "(" + x + ".text LIKE ";
+        Bind(sql, EscapeLike(v.text) + "%");
+        sql += " ESCAPE '\\')";
+        return Status::Ok();
+      }
+      sql += "(";
+      bool any = false;
+      if (v.has_system) {
+        sql += x + ".system = ";
+        Bind(sql, v.system);
+        any = true;
+      }
+      if (!v.code.empty() || !v.has_system) {
+        if (any) {
+          sql += " AND ";
+        }
+        sql += x + ".code = ";
+        Bind(sql, v.code);
+      }
+      sql += ")";
+      return Status::Ok();
+    }
+    case ParamType::kString: {
+      if (c.modifier == "exact") {
+        sql += x + ".exact = ";
+        Bind(sql, v.raw);
+      } else if (c.modifier == "contains") {
+        sql += x + ".norm LIKE ";
+        Bind(sql, "%" + EscapeLike(v.text) + "%");
+        sql += " ESCAPE '\\'";
+      } else {
+        sql += x + ".norm LIKE ";
+        Bind(sql, EscapeLike(v.text) + "%");
+        sql += " ESCAPE '\\'";
+      }
+      return Status::Ok();
+    }
+    case ParamType::kDate:
+      RangePredicate(*this, v.prefix, x + ".lo", x + ".hi", v.low, v.high, sql);
+      return Status::Ok();
+    case ParamType::kReference: {
+      sql += "(";
+      if (!v.ref_type.empty()) {
+        sql += x + ".target_type = ";
+        Bind(sql, v.ref_type);
+        sql += " AND " + x + ".target_id = ";
+        Bind(sql, v.ref_id);
+      } else if (!v.ref_id.empty()) {
+        sql += x + ".target_id = ";
+        Bind(sql, v.ref_id);
+      } else {
+        sql += x + ".url = ";
+        Bind(sql, v.raw);
+      }
+      sql += ")";
+      return Status::Ok();
+    }
+    case ParamType::kQuantity: {
+      sql += "(";
+      NumberPredicate(*this, v.prefix, x + ".value", v, sql);
+      if (!v.unit_system.empty()) {
+        sql += " AND " + x + ".system = ";
+        Bind(sql, v.unit_system);
+      }
+      if (!v.unit_code.empty()) {
+        sql += " AND (" + x + ".code = ";
+        Bind(sql, v.unit_code);
+        if (v.unit_system.empty()) {
+          sql += " OR " + x + ".unit = ";
+          Bind(sql, v.unit_code);
+        }
+        sql += ")";
+      }
+      sql += ")";
+      return Status::Ok();
+    }
+    case ParamType::kNumber:
+      NumberPredicate(*this, v.prefix, x + ".value", v, sql);
+      return Status::Ok();
+    case ParamType::kUri:
+      if (c.modifier == "below") {
+        sql += x + ".value LIKE ";
+        Bind(sql, EscapeLike(v.raw) + "%");
+        sql += " ESCAPE '\\'";
+      } else {
+        sql += x + ".value = ";
+        Bind(sql, v.raw);
+      }
+      return Status::Ok();
+    default:
+      return InvalidArgumentError("unsupported parameter type for '" + c.name + "'");
+  }
+}
+
+Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
+                             const std::string& r, const fhir::AccessScope& scope,
+                             std::string& sql) {
+  std::string x = "x" + std::to_string(next_alias_++);
+  // Specials on the resource row itself.
+  if (c.special == Special::kId) {
+    sql += (c.modifier == "not" ? "NOT (" : "(");
+    for (size_t i = 0; i < c.values.size(); ++i) {
+      sql += i > 0 ? " OR " : "";
+      sql += r + ".id = ";
+      Bind(sql, c.values[i].raw);
+    }
+    sql += ")";
+    return Status::Ok();
+  }
+  if (c.special == Special::kLastUpdated) {
+    sql += "(";
+    for (size_t i = 0; i < c.values.size(); ++i) {
+      sql += i > 0 ? " OR " : "";
+      RangePredicate(*this, c.values[i].prefix, r + ".last_updated", "(" + r + ".last_updated + 1)",
+                     c.values[i].low, c.values[i].high, sql);
+    }
+    sql += ")";
+    return Status::Ok();
+  }
+  std::string table;
+  std::string param_name = c.name;
+  ParamType vtype = c.type;
+  if (c.special == Special::kProfile) {
+    table = "idx_uri";
+    param_name = "_profile";
+    vtype = ParamType::kUri;
+  } else if (c.special == Special::kTag || c.special == Special::kSecurity) {
+    table = "idx_token";
+    param_name = c.special == Special::kTag ? "_tag" : "_security";
+    vtype = ParamType::kToken;
+  } else {
+    table = IndexTable(c.type);
+  }
+  if (c.modifier == "of-type") {
+    param_name = c.name + ":of-type";
+  }
+
+  if (!c.has_type.empty()) {
+    // _has: resources of has_type referencing us through has_ref_param and matching `chained`.
+    sql += r + ".id IN (SELECT " + x + ".target_id FROM idx_reference " + x + " WHERE " + x +
+           ".type = ";
+    Bind(sql, c.has_type);
+    sql += " AND " + x + ".param = ";
+    Bind(sql, c.has_ref_param->name);
+    sql += " AND " + x + ".target_type = ";
+    Bind(sql, type);
+    std::string h = "h" + std::to_string(next_alias_++);
+    sql += " AND " + x + ".res IN (SELECT " + h + ".seq FROM resource " + h + " WHERE " + h +
+           ".type = ";
+    Bind(sql, c.has_type);
+    sql += " AND " + h + ".deleted = 0 AND ";
+    RETURN_IF_ERROR(Condition(*c.chained, c.has_type, h, scope, sql));
+    sql += " AND ";
+    Scope(scope, c.has_type, h, sql);
+    sql += "))";
+    return Status::Ok();
+  }
+
+  if (c.chained != nullptr) {
+    // Chain: our reference param points at a chain_type resource matching `chained`.
+    std::string t = "t" + std::to_string(next_alias_++);
+    sql += r + ".seq IN (SELECT " + x + ".res FROM idx_reference " + x + " JOIN resource " + t +
+           " ON " + t + ".type = " + x + ".target_type AND " + t + ".id = " + x +
+           ".target_id WHERE " + x + ".type = ";
+    Bind(sql, type);
+    sql += " AND " + x + ".param = ";
+    Bind(sql, c.name);
+    sql += " AND " + x + ".target_type = ";
+    Bind(sql, c.chain_type);
+    sql += " AND " + t + ".deleted = 0 AND ";
+    RETURN_IF_ERROR(Condition(*c.chained, c.chain_type, t, scope, sql));
+    sql += " AND ";
+    Scope(scope, c.chain_type, t, sql);
+    sql += ")";
+    return Status::Ok();
+  }
+
+  if (c.modifier == "missing") {
+    sql += r + ".seq " + std::string(c.missing ? "NOT IN" : "IN") + " (SELECT " + x + ".res FROM " +
+           table + " " + x + " WHERE " + x + ".type = ";
+    Bind(sql, type);
+    sql += " AND " + x + ".param = ";
+    Bind(sql, param_name);
+    sql += ")";
+    return Status::Ok();
+  }
+
+  bool negate = c.modifier == "not";
+  sql += r + ".seq " + std::string(negate ? "NOT IN" : "IN") + " (SELECT " + x + ".res FROM " +
+         table + " " + x + " WHERE " + x + ".type = ";
+  Bind(sql, type);
+  sql += " AND " + x + ".param = ";
+  Bind(sql, param_name);
+  if (c.type == ParamType::kReference && !c.modifier.empty() && c.modifier != "not") {
+    sql += " AND " + x + ".target_type = ";
+    Bind(sql, c.modifier);
+  }
+  sql += " AND (";
+  SearchCondition typed;
+  const SearchCondition* cc = &c;
+  if (vtype != c.type) {
+    typed.name = c.name;
+    typed.type = vtype;
+    typed.modifier = c.modifier;
+    cc = &typed;
+  }
+  for (size_t i = 0; i < c.values.size(); ++i) {
+    sql += i > 0 ? " OR " : "";
+    RETURN_IF_ERROR(ValuePredicate(*cc, c.values[i], x, sql));
+  }
+  sql += "))";
+  return Status::Ok();
+}
+
+void SqlBuilder::Scope(const fhir::AccessScope& scope, const std::string& type,
+                       const std::string& r, std::string& sql) {
+  if (scope.unrestricted) {
+    sql += "1=1";
+    return;
+  }
+  if (scope.patient_ids.empty()) {
+    sql += "1=0";
+    return;
+  }
+  auto patient_list = [&](const std::string& col) {
+    sql += col + " IN (";
+    for (size_t i = 0; i < scope.patient_ids.size(); ++i) {
+      sql += i > 0 ? "," : "";
+      Bind(sql, scope.patient_ids[i]);
+    }
+    sql += ")";
+  };
+  std::string c = "c" + std::to_string(next_alias_++);
+  if (IsReferencedSharedType(type)) {
+    // Shared resources are visible when the patient's own data references them.
+    std::string x = "x" + std::to_string(next_alias_++);
+    sql += "(" + r + ".id IN (SELECT " + x + ".target_id FROM idx_reference " + x + " JOIN compartment " +
+           c + " ON " + c + ".res = " + x + ".res WHERE " + x + ".target_type = ";
+    Bind(sql, type);
+    sql += " AND ";
+    patient_list(c + ".patient");
+    sql += ") OR " + r + ".seq IN (SELECT " + c + "2.res FROM compartment " + c + "2 WHERE ";
+    patient_list(c + "2.patient");
+    sql += "))";
+    return;
+  }
+  sql += r + ".seq IN (SELECT " + c + ".res FROM compartment " + c + " WHERE ";
+  patient_list(c + ".patient");
+  sql += ")";
+}
+
+void SqlBuilder::SortExpr(const fhir::SortKey& key, const std::string& r, std::string& sql) {
+  if (key.param == nullptr) {
+    sql += key.name == "_id" ? r + ".id" : r + ".last_updated";
+  } else {
+    const char* agg = key.descending ? "MAX" : "MIN";
+    std::string col = "code";
+    switch (key.param->type) {
+      case ParamType::kDate:
+        col = key.descending ? "hi" : "lo";
+        break;
+      case ParamType::kString:
+        col = "norm";
+        break;
+      case ParamType::kQuantity:
+      case ParamType::kNumber:
+        col = "value";
+        break;
+      case ParamType::kReference:
+        col = "target_id";
+        break;
+      case ParamType::kUri:
+        col = "value";
+        break;
+      default:
+        break;
+    }
+    std::string s = "s" + std::to_string(next_alias_++);
+    sql += "(SELECT " + std::string(agg) + "(" + s + "." + col + ") FROM " +
+           IndexTable(key.param->type) + " " + s + " WHERE " + s + ".res = " + r + ".seq AND " +
+           s + ".param = ";
+    Bind(sql, key.param->name);
+    sql += ")";
+  }
+  sql += key.descending ? " DESC" : " ASC";
+}
+
+}  // namespace portico::store::sql

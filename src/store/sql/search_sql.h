@@ -1,0 +1,52 @@
+// Builds parameterized SQL for FHIR searches over the index schema shared by the SQL backends.
+// Every value is a bound parameter; identifiers come only from the registry, never from input.
+// The access scope becomes part of the WHERE clause: narrowing is in the query, not after it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "src/base/status.h"
+#include "src/fhir/search/query.h"
+
+namespace portico::store::sql {
+
+enum class Dialect { kSqlite, kPostgres };
+
+using Param = std::variant<std::string, int64_t, double>;
+
+class SqlBuilder {
+ public:
+  explicit SqlBuilder(Dialect dialect) : dialect_(dialect) {}
+
+  // Appends a placeholder for `p` to `sql`.
+  void Bind(std::string& sql, Param p);
+  const std::vector<Param>& params() const { return params_; }
+
+  // Predicate (SQL boolean expression) over alias `r` of table `resource` for one condition.
+  Status Condition(const fhir::SearchCondition& c, const std::string& type, const std::string& r,
+                   const fhir::AccessScope& scope, std::string& sql);
+  // Predicate restricting alias `r` (of resource type `type`) to what `scope` may see.
+  void Scope(const fhir::AccessScope& scope, const std::string& type, const std::string& r,
+             std::string& sql);
+  // ORDER BY expression for a sort key over alias r.
+  void SortExpr(const fhir::SortKey& key, const std::string& r, std::string& sql);
+
+  // Types outside the patient compartment that a patient-scoped caller may read when its own
+  // data references them.
+  static bool IsReferencedSharedType(const std::string& type);
+
+ private:
+  Status ValuePredicate(const fhir::SearchCondition& c, const fhir::SearchValue& v,
+                        const std::string& x, std::string& sql);
+  int next_alias_ = 0;
+  Dialect dialect_;
+  std::vector<Param> params_;
+};
+
+// The table that holds index rows of a parameter type.
+const char* IndexTable(fhir::ParamType type);
+
+}  // namespace portico::store::sql

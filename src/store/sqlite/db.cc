@@ -1,0 +1,126 @@
+#include "src/store/sqlite/db.h"
+
+namespace portico::store::sqlite {
+
+Status SqliteError(sqlite3* db, std::string_view what) {
+  int code = db != nullptr ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
+  std::string msg = std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : "error");
+  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
+    return UnavailableError(msg);
+  }
+  if ((code & 0xff) == SQLITE_FULL) {
+    return Status(StatusCode::kResourceExhausted, msg);
+  }
+  return InternalError(msg);
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::Bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::Bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::BindDouble(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+StatusOr<bool> Statement::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  return SqliteError(db_, "sqlite step");
+}
+
+Status Statement::Run() {
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) {
+      return Status::Ok();
+    }
+  }
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string_view Statement::Text(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  int n = sqlite3_column_bytes(stmt_, col);
+  return p == nullptr ? std::string_view() : std::string_view(p, static_cast<size_t>(n));
+}
+
+StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bool read_only) {
+  sqlite3* db = nullptr;
+  int flags = (read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+              SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = SqliteError(db, "cannot open database '" + path + "'");
+    sqlite3_close(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, 30000);
+  sqlite3_extended_result_codes(db, 1);
+  return std::unique_ptr<Connection>(new Connection(db));
+}
+
+Connection::~Connection() {
+  cache_.clear();
+  sqlite3_close(db_);
+}
+
+Status Connection::Exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : "error";
+    sqlite3_free(err);
+    return SqliteError(db_, "sqlite exec failed (" + msg + ")");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<Statement>> Connection::Prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(db_, "sqlite prepare");
+  }
+  return std::make_unique<Statement>(db_, stmt);
+}
+
+StatusOr<Statement*> Connection::Cached(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    it->second->Reset();
+    return it->second.get();
+  }
+  if (cache_.size() > 512) {
+    cache_.clear();
+  }
+  ASSIGN_OR_RETURN(auto stmt, Prepare(sql));
+  Statement* raw = stmt.get();
+  cache_.emplace(sql, std::move(stmt));
+  return raw;
+}
+
+}  // namespace portico::store::sqlite

@@ -1,0 +1,67 @@
+// Thin RAII wrapper over the SQLite C API: connections and prepared statements. Parameterized
+// statements only. A Connection is used by one thread at a time.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "src/base/status.h"
+
+namespace portico::store::sqlite {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& Bind(int index, std::string_view text);
+  Statement& Bind(int index, int64_t value);
+  Statement& BindDouble(int index, double value);
+  Statement& BindNull(int index);
+  // Returns true when a row is available, false when done; error status on failure.
+  StatusOr<bool> Step();
+  Status Run();  // steps until done
+  void Reset();
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string_view Text(int col) const;
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Connection {
+ public:
+  static StatusOr<std::unique_ptr<Connection>> Open(const std::string& path, bool read_only);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  Status Exec(std::string_view sql);
+  // A fresh statement (not cached).
+  StatusOr<std::unique_ptr<Statement>> Prepare(std::string_view sql);
+  // A cached statement, reset and with bindings cleared. Owned by the connection.
+  StatusOr<Statement*> Cached(const std::string& sql);
+  int64_t LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+  int Changes() const { return sqlite3_changes(db_); }
+  sqlite3* raw() const { return db_; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
+};
+
+Status SqliteError(sqlite3* db, std::string_view what);
+
+}  // namespace portico::store::sqlite

@@ -1,0 +1,725 @@
+#include "src/store/sqlite/sqlite_store.h"
+
+#include <algorithm>
+#include <set>
+
+#include "src/store/sql/search_sql.h"
+
+namespace portico::store::sqlite {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS resource (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  last_updated INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  hash TEXT NOT NULL,
+  body TEXT NOT NULL,
+  UNIQUE (type, id)
+);
+CREATE INDEX IF NOT EXISTS resource_type_updated ON resource (type, last_updated);
+CREATE TABLE IF NOT EXISTS resource_version (
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  last_updated INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  body TEXT NOT NULL,
+  PRIMARY KEY (type, id, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS resource_version_updated ON resource_version (last_updated);
+CREATE INDEX IF NOT EXISTS resource_version_type_updated ON resource_version (type, last_updated);
+CREATE TABLE IF NOT EXISTS idx_token (res INTEGER NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+  system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_token_code ON idx_token (type, param, code, system, res);
+CREATE INDEX IF NOT EXISTS idx_token_res ON idx_token (res);
+CREATE TABLE IF NOT EXISTS idx_string (res INTEGER NOT NULL, type TEXT NOT NULL,
+  param TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_string_norm ON idx_string (type, param, norm, res);
+CREATE INDEX IF NOT EXISTS idx_string_res ON idx_string (res);
+CREATE TABLE IF NOT EXISTS idx_date (res INTEGER NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+  lo INTEGER NOT NULL, hi INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_date_lo ON idx_date (type, param, lo, hi, res);
+CREATE INDEX IF NOT EXISTS idx_date_res ON idx_date (res);
+CREATE TABLE IF NOT EXISTS idx_reference (res INTEGER NOT NULL, type TEXT NOT NULL,
+  param TEXT NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL, url TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_reference_target ON idx_reference (type, param, target_id, target_type, res);
+CREATE INDEX IF NOT EXISTS idx_reference_rev ON idx_reference (target_type, target_id, type, param);
+CREATE INDEX IF NOT EXISTS idx_reference_res ON idx_reference (res);
+CREATE TABLE IF NOT EXISTS idx_quantity (res INTEGER NOT NULL, type TEXT NOT NULL,
+  param TEXT NOT NULL, value REAL NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL,
+  unit TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_quantity_value ON idx_quantity (type, param, value, res);
+CREATE INDEX IF NOT EXISTS idx_quantity_res ON idx_quantity (res);
+CREATE TABLE IF NOT EXISTS idx_number (res INTEGER NOT NULL, type TEXT NOT NULL,
+  param TEXT NOT NULL, value REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_number_value ON idx_number (type, param, value, res);
+CREATE INDEX IF NOT EXISTS idx_number_res ON idx_number (res);
+CREATE TABLE IF NOT EXISTS idx_uri (res INTEGER NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+  value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri (type, param, value, res);
+CREATE INDEX IF NOT EXISTS idx_uri_res ON idx_uri (res);
+CREATE TABLE IF NOT EXISTS compartment (patient TEXT NOT NULL, type TEXT NOT NULL,
+  res INTEGER NOT NULL, PRIMARY KEY (patient, type, res)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS compartment_res ON compartment (res);
+CREATE TABLE IF NOT EXISTS schema_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql";
+
+constexpr const char* kColumns = "r.seq, r.type, r.id, r.version, r.last_updated, r.deleted, r.body";
+
+StoredResource RowToResource(const Statement& st) {
+  StoredResource r;
+  r.seq = st.Int(0);
+  r.type = std::string(st.Text(1));
+  r.id = std::string(st.Text(2));
+  r.version = st.Int(3);
+  r.last_updated = st.Int(4);
+  r.deleted = st.Int(5) != 0;
+  r.body = std::string(st.Text(6));
+  return r;
+}
+
+void BindAll(Statement& st, const std::vector<sql::Param>& params) {
+  int i = 1;
+  for (const sql::Param& p : params) {
+    if (const auto* s = std::get_if<std::string>(&p)) {
+      st.Bind(i, *s);
+    } else if (const auto* n = std::get_if<int64_t>(&p)) {
+      st.Bind(i, *n);
+    } else {
+      st.BindDouble(i, std::get<double>(p));
+    }
+    ++i;
+  }
+}
+
+}  // namespace
+
+class SqliteWriteBatch : public WriteBatch {
+ public:
+  SqliteWriteBatch(SqliteStore* store, std::unique_lock<std::mutex> lock)
+      : store_(store), lock_(std::move(lock)) {}
+  ~SqliteWriteBatch() override {
+    if (!done_) {
+      (void)store_->writer_->Exec("ROLLBACK");
+    }
+  }
+
+  Status Begin() { return store_->writer_->Exec("BEGIN IMMEDIATE"); }
+
+  StatusOr<PutOutcome> Put(const std::string& type, const std::string& id,
+                           const std::string& content_hash,
+                           const std::function<std::string(int64_t, base::Millis)>& make_body,
+                           const fhir::IndexEntries& index) override {
+    Connection& db = *store_->writer_;
+    ASSIGN_OR_RETURN(Statement * sel,
+                     db.Cached("SELECT seq, version, hash, deleted FROM resource WHERE type = ? "
+                               "AND id = ?"));
+    sel->Bind(1, type).Bind(2, id);
+    ASSIGN_OR_RETURN(bool found, sel->Step());
+    int64_t seq = 0;
+    int64_t version = 0;
+    if (found) {
+      seq = sel->Int(0);
+      version = sel->Int(1);
+      if (sel->Text(2) == content_hash && sel->Int(3) == 0) {
+        sel->Reset();
+        return PutOutcome{WriteResult::kUnchanged, version};
+      }
+    }
+    sel->Reset();
+    base::Millis now = store_->clock_.NowMillis();
+    if (now <= last_now_) {
+      now = last_now_ + 1;  // strictly increasing within a batch keeps history order total
+    }
+    last_now_ = now;
+    int64_t new_version = version + 1;
+    std::string body = make_body(new_version, now);
+    if (found) {
+      ASSIGN_OR_RETURN(Statement * up,
+                       db.Cached("UPDATE resource SET version = ?, last_updated = ?, deleted = 0, "
+                                 "hash = ?, body = ? WHERE seq = ?"));
+      up->Bind(1, new_version).Bind(2, now).Bind(3, content_hash).Bind(4, body).Bind(5, seq);
+      RETURN_IF_ERROR(up->Run());
+      RETURN_IF_ERROR(ClearIndex(seq));
+    } else {
+      ASSIGN_OR_RETURN(Statement * ins,
+                       db.Cached("INSERT INTO resource (type, id, version, last_updated, deleted, "
+                                 "hash, body) VALUES (?, ?, ?, ?, 0, ?, ?)"));
+      ins->Bind(1, type).Bind(2, id).Bind(3, new_version).Bind(4, now).Bind(5, content_hash).Bind(
+          6, body);
+      RETURN_IF_ERROR(ins->Run());
+      seq = db.LastInsertRowId();
+    }
+    ASSIGN_OR_RETURN(Statement * hv,
+                     db.Cached("INSERT INTO resource_version (type, id, version, last_updated, "
+                               "deleted, body) VALUES (?, ?, ?, ?, 0, ?)"));
+    hv->Bind(1, type).Bind(2, id).Bind(3, new_version).Bind(4, now).Bind(5, body);
+    RETURN_IF_ERROR(hv->Run());
+    RETURN_IF_ERROR(WriteIndex(seq, type, index));
+    return PutOutcome{found ? WriteResult::kUpdated : WriteResult::kCreated, new_version};
+  }
+
+  StatusOr<int64_t> Delete(const std::string& type, const std::string& id) override {
+    Connection& db = *store_->writer_;
+    ASSIGN_OR_RETURN(Statement * sel,
+                     db.Cached("SELECT seq, version, deleted FROM resource WHERE type = ? AND "
+                               "id = ?"));
+    sel->Bind(1, type).Bind(2, id);
+    ASSIGN_OR_RETURN(bool found, sel->Step());
+    if (!found || sel->Int(2) != 0) {
+      sel->Reset();
+      return NotFoundError(type + "/" + id + " is not known");
+    }
+    int64_t seq = sel->Int(0);
+    int64_t version = sel->Int(1) + 1;
+    sel->Reset();
+    base::Millis now = store_->clock_.NowMillis();
+    ASSIGN_OR_RETURN(Statement * up,
+                     db.Cached("UPDATE resource SET version = ?, last_updated = ?, deleted = 1, "
+                               "hash = '' WHERE seq = ?"));
+    up->Bind(1, version).Bind(2, now).Bind(3, seq);
+    RETURN_IF_ERROR(up->Run());
+    ASSIGN_OR_RETURN(Statement * hv,
+                     db.Cached("INSERT INTO resource_version (type, id, version, last_updated, "
+                               "deleted, body) VALUES (?, ?, ?, ?, 1, '')"));
+    hv->Bind(1, type).Bind(2, id).Bind(3, version).Bind(4, now);
+    RETURN_IF_ERROR(hv->Run());
+    RETURN_IF_ERROR(ClearIndex(seq));
+    return version;
+  }
+
+  Status Commit() override {
+    RETURN_IF_ERROR(store_->writer_->Exec("COMMIT"));
+    done_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  Status ClearIndex(int64_t seq) {
+    for (const char* table : {"idx_token", "idx_string", "idx_date", "idx_reference",
+                              "idx_quantity", "idx_number", "idx_uri", "compartment"}) {
+      ASSIGN_OR_RETURN(Statement * del, store_->writer_->Cached(std::string("DELETE FROM ") +
+                                                                table + " WHERE res = ?"));
+      del->Bind(1, seq);
+      RETURN_IF_ERROR(del->Run());
+    }
+    return Status::Ok();
+  }
+
+  Status WriteIndex(int64_t seq, const std::string& type, const fhir::IndexEntries& e) {
+    Connection& db = *store_->writer_;
+    if (!e.tokens.empty() || !e.tags.empty()) {
+      ASSIGN_OR_RETURN(Statement * st,
+                       db.Cached("INSERT INTO idx_token (res, type, param, system, code, text) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)"));
+      for (const auto* list : {&e.tokens, &e.tags}) {
+        for (const fhir::TokenEntry& t : *list) {
+          st->Reset();
+          st->Bind(1, seq).Bind(2, type).Bind(3, t.param).Bind(4, t.system).Bind(5, t.code).Bind(
+              6, t.text);
+          RETURN_IF_ERROR(st->Run());
+        }
+      }
+    }
+    if (!e.strings.empty()) {
+      ASSIGN_OR_RETURN(Statement * st,
+                       db.Cached("INSERT INTO idx_string (res, type, param, norm, exact) VALUES "
+                                 "(?, ?, ?, ?, ?)"));
+      for (const fhir::StringEntry& s : e.strings) {
+        st->Reset();
+        st->Bind(1, seq).Bind(2, type).Bind(3, s.param).Bind(4, s.normalized).Bind(5, s.exact);
+        RETURN_IF_ERROR(st->Run());
+      }
+    }
+    if (!e.dates.empty()) {
+      ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_date (res, type, param, lo, hi) "
+                                                 "VALUES (?, ?, ?, ?, ?)"));
+      for (const fhir::DateEntry& d : e.dates) {
+        st->Reset();
+        st->Bind(1, seq).Bind(2, type).Bind(3, d.param).Bind(4, d.low).Bind(5, d.high);
+        RETURN_IF_ERROR(st->Run());
+      }
+    }
+    if (!e.references.empty()) {
+      ASSIGN_OR_RETURN(Statement * st,
+                       db.Cached("INSERT INTO idx_reference (res, type, param, target_type, "
+                                 "target_id, url) VALUES (?, ?, ?, ?, ?, ?)"));
+      for (const fhir::ReferenceEntry& r : e.references) {
+        st->Reset();
+        st->Bind(1, seq).Bind(2, type).Bind(3, r.param).Bind(4, r.target_type).Bind(5,
+                                                                                    r.target_id);
+        st->Bind(6, r.url);
+        RETURN_IF_ERROR(st->Run());
+      }
+    }
+    if (!e.quantities.empty()) {
+      ASSIGN_OR_RETURN(Statement * st,
+                       db.Cached("INSERT INTO idx_quantity (res, type, param, value, system, code, "
+                                 "unit) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      for (const fhir::QuantityEntry& q : e.quantities) {
+        st->Reset();
+        st->Bind(1, seq).Bind(2, type).Bind(3, q.param).BindDouble(4, q.value).Bind(5, q.system);
+        st->Bind(6, q.code).Bind(7, q.unit);
+        RETURN_IF_ERROR(st->Run());
+      }
+    }
+    if (!e.numbers.empty()) {
+      ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_number (res, type, param, value) "
+                                                 "VALUES (?, ?, ?, ?)"));
+      for (const fhir::NumberEntry& n : e.numbers) {
+        st->Reset();
+        st->Bind(1, seq).Bind(2, type).Bind(3, n.param).BindDouble(4, n.value);
+        RETURN_IF_ERROR(st->Run());
+      }
+    }
+    if (!e.uris.empty() || !e.profiles.empty()) {
+      ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_uri (res, type, param, value) "
+                                                 "VALUES (?, ?, ?, ?)"));
+      for (const fhir::UriEntry& u : e.uris) {
+        st->Reset();
+        st->Bind(1, seq).Bind(2, type).Bind(3, u.param).Bind(4, u.value);
+        RETURN_IF_ERROR(st->Run());
+      }
+      for (const std::string& p : e.profiles) {
+        st->Reset();
+        st->Bind(1, seq).Bind(2, type).Bind(3, "_profile").Bind(4, p);
+        RETURN_IF_ERROR(st->Run());
+      }
+    }
+    if (!e.patients.empty()) {
+      ASSIGN_OR_RETURN(Statement * st,
+                       db.Cached("INSERT OR IGNORE INTO compartment (patient, type, res) VALUES "
+                                 "(?, ?, ?)"));
+      for (const std::string& p : e.patients) {
+        st->Reset();
+        st->Bind(1, p).Bind(2, type).Bind(3, seq);
+        RETURN_IF_ERROR(st->Run());
+      }
+    }
+    return Status::Ok();
+  }
+
+  SqliteStore* store_;
+  std::unique_lock<std::mutex> lock_;
+  bool done_ = false;
+  base::Millis last_now_ = 0;
+};
+
+SqliteStore::SqliteStore(std::string path,
+                         std::shared_ptr<const fhir::SearchParamRegistry> registry,
+                         const base::Clock& clock)
+    : path_(std::move(path)), registry_(std::move(registry)), clock_(clock) {}
+
+SqliteStore::~SqliteStore() = default;
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    const std::string& path, std::shared_ptr<const fhir::SearchParamRegistry> registry,
+    const base::Clock& clock) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(registry), clock));
+  ASSIGN_OR_RETURN(store->writer_, Connection::Open(path, false));
+  RETURN_IF_ERROR(store->writer_->Exec("PRAGMA journal_mode=WAL"));
+  RETURN_IF_ERROR(store->writer_->Exec("PRAGMA synchronous=FULL"));
+  RETURN_IF_ERROR(store->writer_->Exec("PRAGMA foreign_keys=ON"));
+  RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+Status SqliteStore::Migrate() {
+  RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  Status s = writer_->Exec(kSchema);
+  if (s.ok()) {
+    auto st = writer_->Prepare("SELECT value FROM schema_info WHERE key = 'resource_schema'");
+    if (!st.ok()) {
+      s = st.status();
+    } else {
+      auto row = (*st)->Step();
+      if (!row.ok()) {
+        s = row.status();
+      } else if (*row) {
+        auto v = std::stoll(std::string((*st)->Text(0)));
+        if (v > kSchemaVersion) {
+          s = Status(StatusCode::kFailedPrecondition,
+                     "database schema " + std::to_string(v) +
+                         " is newer than this server supports (" +
+                         std::to_string(kSchemaVersion) + ")");
+        }
+      } else {
+        s = writer_->Exec("INSERT INTO schema_info (key, value) VALUES ('resource_schema', '" +
+                          std::to_string(kSchemaVersion) + "')");
+      }
+    }
+  }
+  if (!s.ok()) {
+    (void)writer_->Exec("ROLLBACK");
+    return s;
+  }
+  return writer_->Exec("COMMIT");
+}
+
+StatusOr<std::unique_ptr<SqliteStore::ReaderLease>> SqliteStore::AcquireReader() {
+  std::unique_ptr<Connection> conn;
+  {
+    std::lock_guard<std::mutex> lock(readers_mutex_);
+    if (!readers_.empty()) {
+      conn = std::move(readers_.back());
+      readers_.pop_back();
+    }
+  }
+  if (conn == nullptr) {
+    ASSIGN_OR_RETURN(conn, Connection::Open(path_, true));
+  }
+  return std::make_unique<ReaderLease>(this, std::move(conn));
+}
+
+void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn) {
+  std::lock_guard<std::mutex> lock(readers_mutex_);
+  if (readers_.size() < 64) {
+    readers_.push_back(std::move(conn));
+  }
+}
+
+StatusOr<std::optional<StoredResource>> SqliteStore::Read(const std::string& type,
+                                                          const std::string& id) {
+  ASSIGN_OR_RETURN(auto lease, AcquireReader());
+  ASSIGN_OR_RETURN(Statement * st,
+                   lease->conn().Cached(std::string("SELECT ") + kColumns +
+                                        " FROM resource r WHERE r.type = ? AND r.id = ?"));
+  st->Bind(1, type).Bind(2, id);
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  std::optional<StoredResource> out;
+  if (row) {
+    out = RowToResource(*st);
+  }
+  st->Reset();
+  return out;
+}
+
+StatusOr<std::optional<StoredResource>> SqliteStore::ReadVersion(const std::string& type,
+                                                                 const std::string& id,
+                                                                 int64_t version) {
+  ASSIGN_OR_RETURN(auto lease, AcquireReader());
+  ASSIGN_OR_RETURN(Statement * st,
+                   lease->conn().Cached("SELECT 0, r.type, r.id, r.version, r.last_updated, "
+                                        "r.deleted, r.body FROM resource_version r WHERE "
+                                        "r.type = ? AND r.id = ? AND r.version = ?"));
+  st->Bind(1, type).Bind(2, id).Bind(3, version);
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  std::optional<StoredResource> out;
+  if (row) {
+    out = RowToResource(*st);
+  }
+  st->Reset();
+  return out;
+}
+
+StatusOr<std::vector<StoredResource>> SqliteStore::History(const HistoryQuery& q) {
+  ASSIGN_OR_RETURN(auto lease, AcquireReader());
+  std::string sql =
+      "SELECT 0, r.type, r.id, r.version, r.last_updated, r.deleted, r.body FROM "
+      "resource_version r WHERE 1=1";
+  std::vector<sql::Param> params;
+  if (!q.type.empty()) {
+    sql += " AND r.type = ?";
+    params.emplace_back(q.type);
+  }
+  if (!q.id.empty()) {
+    sql += " AND r.id = ?";
+    params.emplace_back(q.id);
+  }
+  if (q.since) {
+    sql += " AND r.last_updated >= ?";
+    params.emplace_back(*q.since);
+  }
+  if (q.at) {
+    sql += " AND r.last_updated <= ?";
+    params.emplace_back(*q.at);
+  }
+  sql += " ORDER BY r.last_updated DESC, r.version DESC LIMIT ? OFFSET ?";
+  params.emplace_back(static_cast<int64_t>(q.count));
+  params.emplace_back(static_cast<int64_t>(q.offset));
+  ASSIGN_OR_RETURN(Statement * st, lease->conn().Cached(sql));
+  BindAll(*st, params);
+  std::vector<StoredResource> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) {
+      break;
+    }
+    out.push_back(RowToResource(*st));
+  }
+  st->Reset();
+  return out;
+}
+
+StatusOr<std::vector<std::string>> SqliteStore::PatientsOf(const std::string& type,
+                                                           const std::string& id) {
+  ASSIGN_OR_RETURN(auto lease, AcquireReader());
+  ASSIGN_OR_RETURN(Statement * st,
+                   lease->conn().Cached("SELECT c.patient FROM compartment c JOIN resource r ON "
+                                        "r.seq = c.res WHERE r.type = ? AND r.id = ?"));
+  st->Bind(1, type).Bind(2, id);
+  std::vector<std::string> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) {
+      break;
+    }
+    out.emplace_back(st->Text(0));
+  }
+  st->Reset();
+  return out;
+}
+
+namespace {
+
+constexpr int kMaxIncludes = 1000;
+constexpr int kMaxIncludeDepth = 3;
+
+Status RunQuery(Connection& conn, const std::string& sql, const std::vector<sql::Param>& params,
+                std::vector<StoredResource>& out) {
+  ASSIGN_OR_RETURN(Statement * st, conn.Cached(sql));
+  BindAll(*st, params);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) {
+      break;
+    }
+    out.push_back(RowToResource(*st));
+  }
+  st->Reset();
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<SearchPage> SqliteStore::Search(const fhir::SearchQuery& q,
+                                         const fhir::AccessScope& scope) {
+  ASSIGN_OR_RETURN(auto lease, AcquireReader());
+  Connection& conn = lease->conn();
+  SearchPage page;
+
+  auto build_where = [&](sql::SqlBuilder& b, std::string& sql) -> Status {
+    sql += " FROM resource r WHERE r.type = ";
+    b.Bind(sql, q.type);
+    sql += " AND r.deleted = 0";
+    for (const fhir::SearchCondition& c : q.conditions) {
+      sql += " AND ";
+      RETURN_IF_ERROR(b.Condition(c, q.type, "r", scope, sql));
+    }
+    for (const auto& g : scope.granular) {
+      if (g.type != q.type) {
+        continue;
+      }
+      sql += " AND (";
+      for (size_t i = 0; i < g.alternatives.size(); ++i) {
+        sql += i > 0 ? " OR (" : "(";
+        sql += "1=1";
+        for (const fhir::SearchCondition& c : g.alternatives[i]) {
+          sql += " AND ";
+          RETURN_IF_ERROR(b.Condition(c, q.type, "r", scope, sql));
+        }
+        sql += ")";
+      }
+      sql += ")";
+    }
+    sql += " AND ";
+    b.Scope(scope, q.type, "r", sql);
+    return Status::Ok();
+  };
+
+  if (q.summary != fhir::SummaryMode::kCount) {
+    sql::SqlBuilder b(sql::Dialect::kSqlite);
+    std::string sql = std::string("SELECT ") + kColumns;
+    RETURN_IF_ERROR(build_where(b, sql));
+    if (q.sort.empty()) {
+      if (q.after_seq >= 0) {
+        sql += " AND r.seq > ";
+        b.Bind(sql, q.after_seq);
+      }
+      sql += " ORDER BY r.seq LIMIT ";
+      b.Bind(sql, static_cast<int64_t>(q.count + 1));
+    } else {
+      sql += " ORDER BY ";
+      for (const fhir::SortKey& k : q.sort) {
+        b.SortExpr(k, "r", sql);
+        sql += ", ";
+      }
+      sql += "r.seq LIMIT ";
+      b.Bind(sql, static_cast<int64_t>(q.count + 1));
+      sql += " OFFSET ";
+      b.Bind(sql, static_cast<int64_t>(q.offset));
+    }
+    RETURN_IF_ERROR(RunQuery(conn, sql, b.params(), page.matches));
+    if (static_cast<int>(page.matches.size()) > q.count) {
+      page.has_more = true;
+      page.matches.resize(q.count);
+    }
+    if (!page.matches.empty()) {
+      page.last_seq = page.matches.back().seq;
+    }
+  }
+  if (q.total != fhir::TotalMode::kNone || q.summary == fhir::SummaryMode::kCount) {
+    sql::SqlBuilder b(sql::Dialect::kSqlite);
+    std::string sql = "SELECT COUNT(*)";
+    RETURN_IF_ERROR(build_where(b, sql));
+    ASSIGN_OR_RETURN(Statement * st, conn.Cached(sql));
+    BindAll(*st, b.params());
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    page.total = row ? st->Int(0) : 0;
+    st->Reset();
+  }
+
+  // Includes: resolve references from the matches (and, with :iterate, from included ones),
+  // each fetch restricted by the same scope.
+  if (!q.includes.empty() && !page.matches.empty()) {
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const StoredResource& r : page.matches) {
+      seen.emplace(r.type, r.id);
+    }
+    std::vector<const StoredResource*> frontier;
+    for (const StoredResource& r : page.matches) {
+      frontier.push_back(&r);
+    }
+    std::vector<StoredResource> included;
+    included.reserve(kMaxIncludes + 64);
+    for (int depth = 0; depth < kMaxIncludeDepth && !frontier.empty(); ++depth) {
+      std::vector<StoredResource> found;
+      for (const fhir::IncludeSpec& inc : q.includes) {
+        if (depth > 0 && !inc.iterate) {
+          continue;
+        }
+        std::vector<const StoredResource*> sources;
+        for (const StoredResource* r : frontier) {
+          if (inc.reverse ? (inc.target_type.empty() || r->type == inc.target_type)
+                          : r->type == inc.source_type) {
+            sources.push_back(r);
+          }
+        }
+        if (sources.empty()) {
+          continue;
+        }
+        if (!inc.reverse) {
+          // Targets referenced by the sources.
+          sql::SqlBuilder b(sql::Dialect::kSqlite);
+          std::string sql = "SELECT DISTINCT x.target_type, x.target_id FROM idx_reference x WHERE "
+                            "x.target_type <> '' AND x.res IN (";
+          for (size_t i = 0; i < sources.size(); ++i) {
+            sql += i > 0 ? "," : "";
+            b.Bind(sql, sources[i]->seq);
+          }
+          sql += ")";
+          if (inc.param != "*") {
+            sql += " AND x.param = ";
+            b.Bind(sql, inc.param);
+          }
+          if (!inc.target_type.empty()) {
+            sql += " AND x.target_type = ";
+            b.Bind(sql, inc.target_type);
+          }
+          ASSIGN_OR_RETURN(Statement * st, conn.Cached(sql));
+          BindAll(*st, b.params());
+          std::vector<std::pair<std::string, std::string>> targets;
+          while (true) {
+            ASSIGN_OR_RETURN(bool row, st->Step());
+            if (!row) {
+              break;
+            }
+            targets.emplace_back(std::string(st->Text(0)), std::string(st->Text(1)));
+          }
+          st->Reset();
+          std::map<std::string, std::vector<std::string>> by_type;
+          for (auto& [t, id] : targets) {
+            if (!seen.count({t, id})) {
+              by_type[t].push_back(id);
+            }
+          }
+          for (auto& [t, ids] : by_type) {
+            sql::SqlBuilder b2(sql::Dialect::kSqlite);
+            std::string s2 = std::string("SELECT ") + kColumns + " FROM resource r WHERE r.type = ";
+            b2.Bind(s2, t);
+            s2 += " AND r.deleted = 0 AND r.id IN (";
+            for (size_t i = 0; i < ids.size() && i < static_cast<size_t>(kMaxIncludes); ++i) {
+              s2 += i > 0 ? "," : "";
+              b2.Bind(s2, ids[i]);
+            }
+            s2 += ") AND ";
+            b2.Scope(scope, t, "r", s2);
+            RETURN_IF_ERROR(RunQuery(conn, s2, b2.params(), found));
+          }
+        } else {
+          // Resources of source_type whose `param` references one of the frontier resources.
+          sql::SqlBuilder b(sql::Dialect::kSqlite);
+          std::string sql = std::string("SELECT ") + kColumns + " FROM resource r WHERE r.type = ";
+          b.Bind(sql, inc.source_type);
+          sql += " AND r.deleted = 0 AND r.seq IN (SELECT x.res FROM idx_reference x WHERE x.type = ";
+          b.Bind(sql, inc.source_type);
+          if (inc.param != "*") {
+            sql += " AND x.param = ";
+            b.Bind(sql, inc.param);
+          }
+          sql += " AND (";
+          for (size_t i = 0; i < sources.size(); ++i) {
+            sql += i > 0 ? " OR " : "";
+            sql += "(x.target_type = ";
+            b.Bind(sql, sources[i]->type);
+            sql += " AND x.target_id = ";
+            b.Bind(sql, sources[i]->id);
+            sql += ")";
+          }
+          sql += ")) AND ";
+          b.Scope(scope, inc.source_type, "r", sql);
+          sql += " LIMIT ";
+          b.Bind(sql, static_cast<int64_t>(kMaxIncludes));
+          RETURN_IF_ERROR(RunQuery(conn, sql, b.params(), found));
+        }
+      }
+      size_t start = included.size();
+      for (StoredResource& r : found) {
+        if (static_cast<int>(included.size()) >= kMaxIncludes) {
+          break;
+        }
+        if (seen.emplace(r.type, r.id).second) {
+          included.push_back(std::move(r));
+        }
+      }
+      frontier.clear();
+      for (size_t i = start; i < included.size(); ++i) {
+        frontier.push_back(&included[i]);
+      }
+    }
+    page.includes = std::move(included);
+  }
+  return page;
+}
+
+StatusOr<std::unique_ptr<WriteBatch>> SqliteStore::BeginWrite() {
+  std::unique_lock<std::mutex> lock(writer_mutex_);
+  auto batch = std::make_unique<SqliteWriteBatch>(this, std::move(lock));
+  RETURN_IF_ERROR(batch->Begin());
+  return std::unique_ptr<WriteBatch>(std::move(batch));
+}
+
+StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteStore::CountByType() {
+  ASSIGN_OR_RETURN(auto lease, AcquireReader());
+  ASSIGN_OR_RETURN(Statement * st, lease->conn().Cached("SELECT type, COUNT(*) FROM resource WHERE "
+                                                        "deleted = 0 GROUP BY type ORDER BY type"));
+  std::vector<std::pair<std::string, int64_t>> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) {
+      break;
+    }
+    out.emplace_back(std::string(st->Text(0)), st->Int(1));
+  }
+  st->Reset();
+  return out;
+}
+
+}  // namespace portico::store::sqlite

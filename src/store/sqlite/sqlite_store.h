@@ -1,0 +1,76 @@
+// The embedded default store: one SQLite database in WAL mode, one writer connection guarded by a
+// mutex and a pool of read-only connections, so reads never wait for writes.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "src/fhir/search/registry.h"
+#include "src/store/resource_store.h"
+#include "src/store/sqlite/db.h"
+
+namespace portico::store::sqlite {
+
+class SqliteStore : public ResourceStore {
+ public:
+  // Opens (creating and migrating if needed) the database at `path`.
+  // REQUIRES: `clock` outlives the store.
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(
+      const std::string& path, std::shared_ptr<const fhir::SearchParamRegistry> registry,
+      const base::Clock& clock);
+  ~SqliteStore() override;
+
+  StatusOr<std::optional<StoredResource>> Read(const std::string& type,
+                                               const std::string& id) override;
+  StatusOr<std::optional<StoredResource>> ReadVersion(const std::string& type,
+                                                      const std::string& id,
+                                                      int64_t version) override;
+  StatusOr<std::vector<StoredResource>> History(const HistoryQuery& query) override;
+  StatusOr<std::vector<std::string>> PatientsOf(const std::string& type,
+                                                const std::string& id) override;
+  StatusOr<SearchPage> Search(const fhir::SearchQuery& query,
+                              const fhir::AccessScope& scope) override;
+  StatusOr<std::unique_ptr<WriteBatch>> BeginWrite() override;
+  StatusOr<std::vector<std::pair<std::string, int64_t>>> CountByType() override;
+
+  // The writer connection, for the auth tables of other modules sharing this database.
+  // REQUIRES: hold writer_mutex() while using it.
+  Connection& writer() { return *writer_; }
+  std::mutex& writer_mutex() { return writer_mutex_; }
+
+  class ReaderLease;
+  // Borrows a read-only connection from the pool (returned when the lease is destroyed).
+  StatusOr<std::unique_ptr<ReaderLease>> AcquireReader();
+
+ private:
+  SqliteStore(std::string path, std::shared_ptr<const fhir::SearchParamRegistry> registry,
+              const base::Clock& clock);
+  Status Migrate();
+  void ReleaseReader(std::unique_ptr<Connection> conn);
+
+  friend class SqliteWriteBatch;
+
+  std::string path_;
+  std::shared_ptr<const fhir::SearchParamRegistry> registry_;
+  const base::Clock& clock_;
+  std::mutex writer_mutex_;
+  std::unique_ptr<Connection> writer_;
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<Connection>> readers_;
+};
+
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore* store, std::unique_ptr<Connection> conn)
+      : store_(store), conn_(std::move(conn)) {}
+  ~ReaderLease() { store_->ReleaseReader(std::move(conn_)); }
+  Connection& conn() { return *conn_; }
+
+ private:
+  SqliteStore* store_;
+  std::unique_ptr<Connection> conn_;
+};
+
+}  // namespace portico::store::sqlite
