@@ -5,7 +5,7 @@ set -euo pipefail
 
 BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache
-  libboost1.81-dev libssl-dev libsqlite3-dev zlib1g-dev
+  libboost1.81-dev libssl-dev libsqlite3-dev zlib1g-dev libsodium-dev
   libcli11-dev libtomlplusplus-dev
 )
 TEST_PACKAGES=(

@@ -34,6 +34,15 @@ void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
     c.max_body_bytes = *v;
   }
   Get(t["paging_secret"], c.paging_secret);
+  if (auto v = t["access_token_seconds"].value<int64_t>()) {
+    c.access_token_seconds = static_cast<int>(*v);
+  }
+  if (auto v = t["code_seconds"].value<int64_t>()) {
+    c.code_seconds = static_cast<int>(*v);
+  }
+  if (auto v = t["refresh_days"].value<int64_t>()) {
+    c.refresh_days = static_cast<int>(*v);
+  }
   if (auto v = t["header_timeout_seconds"].value<int64_t>()) {
     c.header_timeout_seconds = static_cast<int>(*v);
   }

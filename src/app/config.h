@@ -19,6 +19,9 @@ struct Config {
   int64_t max_body_bytes = 16 * 1024 * 1024;
   std::string paging_secret;
   int header_timeout_seconds = 10;
+  int access_token_seconds = 1800;
+  int code_seconds = 60;
+  int refresh_days = 120;
   bool verbose = false;
 };
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "src/app/admin_commands.h"
 #include "src/app/commands.h"
 #include "src/app/config.h"
 
@@ -63,6 +64,94 @@ int main(int argc, char** argv) {
   generate->add_option("--seed", seed, "Seed of the synthetic members (default 42)");
   generate->add_option("--out", out, "Output file (default: standard output)");
 
+  // client add|list|remove
+  std::string admin_db = "sqlite:portico.db";
+  portico::app::ClientAddOptions client_opts;
+  CLI::App* client = app.add_subcommand("client", "Register and manage apps (OAuth clients).");
+  client->require_subcommand(1);
+  CLI::App* client_add = client->add_subcommand(
+      "add",
+      "Register an app. Without --secret-stdin, --public, --jwks-url or --jwks-file a client "
+      "secret is generated and printed once.");
+  client_add->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  client_add->add_option("--client-id", client_opts.client_id, "The client_id")->required();
+  client_add->add_option("--redirect-uri", client_opts.redirect_uris,
+                         "A registered redirect URI (repeat for several)")
+      ->required();
+  client_add->add_option("--name", client_opts.name, "Name shown to members on the consent page");
+  client_add->add_flag("--secret-stdin", client_opts.secret_stdin,
+                       "Read the client secret from standard input (confidential-symmetric)");
+  client_add->add_flag("--public", client_opts.is_public,
+                       "A public client (no secret; PKCE required)");
+  client_add->add_option("--jwks-url", client_opts.jwks_url,
+                         "Where the client's public keys are (private_key_jwt)");
+  client_add->add_option("--jwks-file", client_opts.jwks_file,
+                         "A file with the client's public JWKS (private_key_jwt)");
+  client_add->add_option("--scope", client_opts.scope,
+                         "Space-separated scopes the client may ask for (default: any)");
+  CLI::App* client_list = client->add_subcommand("list", "List registered apps.");
+  client_list->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  std::string remove_id;
+  CLI::App* client_remove = client->add_subcommand(
+      "remove", "Remove an app; every grant it holds is revoked at once.");
+  client_remove->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  client_remove->add_option("--client-id", remove_id, "The client_id")->required();
+
+  // user add|list|remove|set-password
+  portico::app::UserAddOptions user_opts;
+  CLI::App* user = app.add_subcommand("user", "Manage member and delegate accounts.");
+  user->require_subcommand(1);
+  CLI::App* user_add = user->add_subcommand(
+      "add", "Create or replace an account. Members named by --represents are those this person "
+             "may act for as a delegate (parent, guardian, representative).");
+  user_add->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  user_add->add_option("--username", user_opts.username, "Login name")->required();
+  user_add->add_flag("--password-stdin", user_opts.password_stdin,
+                     "Read the password from standard input")
+      ->required();
+  user_add->add_option("--patient", user_opts.patient, "The member's own Patient id");
+  user_add->add_option("--represents", user_opts.represents,
+                       "A Patient id this person may act for (repeat for several)");
+  user_add->add_option("--fhir-user", user_opts.fhir_user,
+                       "The person's own FHIR resource, e.g. RelatedPerson/123 (default: "
+                       "Patient/<--patient>)");
+  CLI::App* user_list = user->add_subcommand("list", "List accounts.");
+  user_list->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  std::string remove_user;
+  CLI::App* user_remove = user->add_subcommand(
+      "remove", "Remove an account; its grants are revoked at once.");
+  user_remove->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  user_remove->add_option("--username", remove_user, "Login name")->required();
+  portico::app::UserAddOptions pw_opts;
+  CLI::App* user_pw = user->add_subcommand(
+      "set-password", "Set a new password (read from standard input) and unlock the account.");
+  user_pw->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  user_pw->add_option("--username", pw_opts.username, "Login name")->required();
+  user_pw->add_flag("--password-stdin", pw_opts.password_stdin,
+                    "Read the password from standard input")
+      ->required();
+
+  // keys rotate
+  CLI::App* keys = app.add_subcommand("keys", "Manage the token-signing keys.");
+  keys->require_subcommand(1);
+  CLI::App* keys_rotate = keys->add_subcommand(
+      "rotate", "Start signing with a new key; old keys stay published until their tokens "
+                "expire.");
+  keys_rotate->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+
+  // token
+  std::string token_base;
+  std::string token_scope = "system/*.read";
+  int token_ttl = 3600;
+  CLI::App* token = app.add_subcommand(
+      "token", "Mint a read-only operator access token (system/ scopes, no patient) for "
+               "support and testing. Every use is audited.");
+  token->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  token->add_option("--base-url", token_base, "The server's public base URL (its issuer)")
+      ->required();
+  token->add_option("--scope", token_scope, "system/ scopes (default system/*.read)");
+  token->add_option("--ttl", token_ttl, "Lifetime in seconds (60-86400, default 3600)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -76,6 +165,33 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "portico: %s\n", s.message().c_str());
       return 2;
     }
+  }
+  if (client_add->parsed()) {
+    return portico::app::RunClientAdd(admin_db, client_opts);
+  }
+  if (client_list->parsed()) {
+    return portico::app::RunClientList(admin_db);
+  }
+  if (client_remove->parsed()) {
+    return portico::app::RunClientRemove(admin_db, remove_id);
+  }
+  if (user_add->parsed()) {
+    return portico::app::RunUserAdd(admin_db, user_opts, false);
+  }
+  if (user_list->parsed()) {
+    return portico::app::RunUserList(admin_db);
+  }
+  if (user_remove->parsed()) {
+    return portico::app::RunUserRemove(admin_db, remove_user);
+  }
+  if (user_pw->parsed()) {
+    return portico::app::RunUserAdd(admin_db, pw_opts, true);
+  }
+  if (token->parsed()) {
+    return portico::app::RunTokenIssue(admin_db, token_base, token_scope, token_ttl);
+  }
+  if (keys_rotate->parsed()) {
+    return portico::app::RunKeysRotate(admin_db);
   }
   CLI::App* active = serve->parsed() ? serve : (import->parsed() ? import : generate);
   auto given = [&](const char* name) {

@@ -53,11 +53,16 @@ class WriteBatch {
 };
 
 struct SearchPage {
-  std::vector<StoredResource> matches;
+  std::vector<StoredResource> matches;  // in the query's order
   std::vector<StoredResource> includes;
-  bool has_more = false;
-  int64_t last_seq = -1;              // keyset cursor for the next page
-  std::optional<int64_t> total;       // when requested
+  bool has_more = false;     // rows follow the last match (in the query's order)
+  bool has_before = false;   // rows precede the first match (exact for backward pages; for
+                             // forward pages: a cursor was given)
+  int64_t last_seq = -1;     // keyset position of the last match
+  int64_t first_seq = -1;    // keyset position of the first match
+  std::vector<fhir::SortValue> first_key;  // sort values of the first / last match
+  std::vector<fhir::SortValue> last_key;   // (one per SearchQuery::sort key)
+  std::optional<int64_t> total;  // when requested (kEstimate: capped at 10,000)
 };
 
 struct HistoryQuery {

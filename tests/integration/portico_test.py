@@ -71,6 +71,7 @@ class Server:
             err = self.proc.stderr.read()
             raise AssertionError(f"server did not start: {err}")
         self.root = self.base[: -len("/fhir")]
+        self.default_token = None
         parsed = urllib.parse.urlparse(self.base)
         self.host, self.port = parsed.hostname, parsed.port
         # Drain output so the pipes never fill.
@@ -82,10 +83,19 @@ class Server:
         for line in self.proc.stderr:
             self.stderr_lines.append(line)
 
+    def operator_token(self):
+        """Uses a read-only system/*.read operator token for every request without one."""
+        self.default_token = run("token", "--db", f"sqlite:{self.db_path}", "--base-url",
+                                 self.root).stdout.strip()
+        return self.default_token
+
     def request(self, method, path, body=None, headers=None, raw_url=False):
         url = path if raw_url else (self.root + path)
+        headers = dict(headers or {})
+        if self.default_token and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = "Bearer " + self.default_token
         data = body.encode() if isinstance(body, str) else body
-        req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
                 raw = resp.read()
@@ -152,3 +162,151 @@ def strip_meta(resource):
         if not meta:
             del r["meta"]
     return r
+
+
+# ---- SMART / OAuth helpers ------------------------------------------------------------------
+
+import base64
+import hashlib
+import html
+import http.cookiejar
+import re
+import secrets
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def pkce_pair():
+    verifier = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def jwt_claims(token):
+    payload = token.split(".")[1]
+    payload += "=" * (-len(payload) % 4)
+    return json.loads(base64.urlsafe_b64decode(payload))
+
+
+def register_client(db, client_id="app", redirect="http://app.example/cb", secret=None,
+                    public=False, extra=()):
+    args = ["client", "add", "--db", f"sqlite:{db}", "--client-id", client_id,
+            "--redirect-uri", redirect, "--name", f"{client_id} app", *extra]
+    if public:
+        args.append("--public")
+        return run(*args), None
+    if secret is None:
+        secret = "s3cret-" + client_id + "-0123456789abcdef"
+    args.append("--secret-stdin")
+    return run(*args, input=secret + "\n"), secret
+
+
+def add_user(db, username, password, patient=None, represents=(), fhir_user=None):
+    args = ["user", "add", "--db", f"sqlite:{db}", "--username", username, "--password-stdin"]
+    if patient:
+        args += ["--patient", patient]
+    for r in represents:
+        args += ["--represents", r]
+    if fhir_user:
+        args += ["--fhir-user", fhir_user]
+    return run(*args, input=password + "\n")
+
+
+class Browser:
+    """A cookie-keeping HTTP client that does not follow redirects (to see the app redirect)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar),
+                                                  _NoRedirect())
+
+    def open(self, method, url, form=None):
+        if url.startswith("/"):
+            url = self.server.root + url
+        data = None
+        headers = {}
+        if form is not None:
+            data = urllib.parse.urlencode(form, doseq=True).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with self.opener.open(req, timeout=60) as resp:
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, \
+                    resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read().decode()
+
+
+def form_fields(page):
+    fields = {}
+    for name, value in re.findall(r'name="(tx|csrf)" value="([^"]*)"', page):
+        fields[name] = html.unescape(value)
+    return fields
+
+
+def authorize(server, client_id, redirect_uri, scope, username, password, patient=None,
+              untick=(), deny=False, aud=None, state="st-123", nonce="n-456", pkce=True,
+              extra=None, browser=None):
+    """Walks /authorize, login, picker and consent. Returns (result dict, verifier): the query
+    parameters of the redirect back to the app, or {"page_status": .., "page": ..} when the flow
+    stops on a page."""
+    b = browser or Browser(server)
+    verifier, challenge = pkce_pair()
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+              "scope": scope, "state": state, "aud": aud or server.base, "nonce": nonce}
+    if pkce:
+        params.update({"code_challenge": challenge, "code_challenge_method": "S256"})
+    if extra:
+        params.update(extra)
+    status, headers, page = b.open("GET", "/oauth/authorize?" + urllib.parse.urlencode(params))
+    steps = 0
+    while steps < 8:
+        steps += 1
+        if status in (301, 302, 303):
+            loc = headers["location"]
+            if loc.startswith(redirect_uri):
+                q = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
+                return {k: v[0] for k, v in q.items()}, verifier
+            status, headers, page = b.open("GET", loc)
+            continue
+        if status != 200:
+            return {"page_status": status, "page": page}, verifier
+        f = form_fields(page)
+        if 'name="password"' in page:
+            f.update({"username": username, "password": password})
+            status, headers, page = b.open("POST", "/oauth/login", f)
+        elif 'name="patient"' in page:
+            choices = re.findall(r'name="patient" value="([^"]*)"', page)
+            f["patient"] = patient or choices[0]
+            status, headers, page = b.open("POST", "/oauth/pick", f)
+        elif 'name="decision"' in page:
+            scopes = [html.unescape(s) for s in re.findall(r'name="scope" value="([^"]*)"', page)]
+            f["scope"] = [s for s in scopes if s not in untick]
+            f["decision"] = "deny" if deny else "allow"
+            status, headers, page = b.open("POST", "/oauth/consent", f)
+        else:
+            return {"page_status": status, "page": page}, verifier
+    raise AssertionError("authorization flow did not finish")
+
+
+def token_request(server, form, basic=None):
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if basic:
+        headers["Authorization"] = "Basic " + base64.b64encode(
+            f"{basic[0]}:{basic[1]}".encode()).decode()
+    return server.request("POST", "/oauth/token", body=urllib.parse.urlencode(form),
+                          headers=headers)
+
+
+def exchange(server, code, verifier, client_id, secret, redirect_uri):
+    return token_request(server, {"grant_type": "authorization_code", "code": code,
+                                  "code_verifier": verifier, "redirect_uri": redirect_uri},
+                         basic=(client_id, secret) if secret else None) if secret else \
+        token_request(server, {"grant_type": "authorization_code", "code": code,
+                               "code_verifier": verifier, "redirect_uri": redirect_uri,
+                               "client_id": client_id})

@@ -90,6 +90,7 @@ class ImportFixturesTest(TempDirTestCase):
 
         server = Server(db)
         self.addCleanup(server.stop)
+        server.operator_token()
         versions = {}
         for (rtype, rid), options in candidates.items():
             resp = server.get(f"/fhir/{rtype}/{rid}")
@@ -119,6 +120,7 @@ class ImportFixturesTest(TempDirTestCase):
         run("import", "--db", f"sqlite:{db}", path)
         server = Server(db)
         self.addCleanup(server.stop)
+        server.operator_token()
         with open(path) as f:
             bundle = json.load(f)
         enc = next(e["resource"] for e in bundle["entry"]
@@ -193,6 +195,7 @@ class BrokenInputTest(TempDirTestCase):
         self.assertIn("0 created, 1 updated, 4 unchanged", out)
         server = Server(db)
         self.addCleanup(server.stop)
+        server.operator_token()
         r = server.get("/fhir/Patient/n2")
         self.assertEqual(r.json()["meta"]["versionId"], "2")
         self.assertFalse(r.json()["active"])
@@ -237,6 +240,7 @@ class RestBehaviourTest(TempDirTestCase):
                 {"request": {"method": "DELETE", "url": "Patient/gone"}}]}, f)
         run("import", "--db", f"sqlite:{db}", src)
         cls.server = Server(db, config="header_timeout_seconds = 2\n")
+        cls.server.operator_token()
 
     @classmethod
     def tearDownClass(cls):

@@ -1,12 +1,14 @@
 #include "src/fhir/rest/fhir_api.h"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 
 #include "src/base/digest.h"
 #include "src/base/strings.h"
 #include "src/fhir/model/outcome.h"
 #include "src/fhir/model/resource.h"
+#include "src/fhir/model/validator.h"
 #include "src/fhir/search/builtin_data.h"
 #include "src/json/json.h"
 
@@ -563,21 +565,17 @@ http::Response FhirApi::Search(const http::Request& req, const std::string& type
   }
   SearchQuery& q = parsed->query;
   if (!parsed->cursor.empty()) {
-    size_t dot = parsed->cursor.find('.');
+    // "<position>.<mac>": the position is bound to the canonical query by an HMAC, so a client
+    // cannot move the cursor into another query (or widen this one).
+    size_t dot = parsed->cursor.rfind('.');
     std::string position = parsed->cursor.substr(0, dot == std::string::npos ? 0 : dot);
-    if (dot == std::string::npos || SignCursor(q.canonical, position) != parsed->cursor ||
-        position.size() < 2) {
+    if (dot == std::string::npos || position.empty() ||
+        SignCursor(q.canonical, position) != parsed->cursor) {
       return Error(400, "invalid",
                    "The paging cursor does not belong to this query; start the search again");
     }
-    auto n = base::ParseInt(position.substr(1));
-    if (!n || *n < 0) {
+    if (!DecodeCursor(position, q.sort.size(), q.cursor)) {
       return Error(400, "invalid", "Malformed paging cursor");
-    }
-    if (position[0] == 's') {
-      q.after_seq = *n;
-    } else {
-      q.offset = static_cast<int>(*n);
     }
   }
   if (q.total == TotalMode::kNone && parsed->cursor.empty() && q.offset == 0) {
@@ -608,14 +606,32 @@ http::Response FhirApi::Search(const http::Request& req, const std::string& type
   }
   json::AppendQuoted(self, out);
   out += "}";
-  if (page->has_more) {
-    std::string position = q.sort.empty() ? "s" + std::to_string(page->last_seq)
-                                          : "o" + std::to_string(q.offset + q.count);
-    std::string next = self_base + "?" + q.canonical + (q.canonical.empty() ? "" : "&") +
-                       "_cursor=" + base::PercentEncode(SignCursor(q.canonical, position));
-    out += ",{\"relation\":\"next\",\"url\":";
-    json::AppendQuoted(next, out);
+  auto link = [&](const char* relation, const std::string& url) {
+    out += ",{\"relation\":\"";
+    out += relation;
+    out += "\",\"url\":";
+    json::AppendQuoted(url, out);
     out += "}";
+  };
+  auto page_url = [&](bool backward, int64_t seq, const std::vector<SortValue>& key) {
+    PageCursor c;
+    c.active = true;
+    c.backward = backward;
+    c.seq = seq;
+    c.values = key;
+    std::string position = EncodeCursor(c);
+    return self_base + "?" + q.canonical + (q.canonical.empty() ? "" : "&") +
+           "_cursor=" + base::PercentEncode(SignCursor(q.canonical, position));
+  };
+  const bool paged = q.summary != SummaryMode::kCount;
+  if (paged && (page->has_before || page->has_more || !parsed->cursor.empty())) {
+    link("first", self_base + (q.canonical.empty() ? "" : "?" + q.canonical));
+  }
+  if (paged && page->has_before && !page->matches.empty()) {
+    link("previous", page_url(true, page->first_seq, page->first_key));
+  }
+  if (paged && page->has_more && !page->matches.empty()) {
+    link("next", page_url(false, page->last_seq, page->last_key));
   }
   out += "]";
   if (q.summary != SummaryMode::kCount) {
@@ -657,6 +673,33 @@ http::Response FhirApi::Search(const http::Request& req, const std::string& type
   return JsonResponse(200, std::move(out));
 }
 
+namespace {
+
+// The element model for _summary=true (loaded once; null if the built-in data fails to load,
+// in which case a conservative rule applies).
+const ElementModel* SummaryModel() {
+  static const std::shared_ptr<const ElementModel> model = [] {
+    auto m = ElementModel::LoadBuiltin();
+    return m.ok() ? *m : nullptr;
+  }();
+  return model.get();
+}
+
+// Whether JSON member `key` is the element `name` of _elements: the name itself, a choice
+// spelling (value -> valueQuantity) or the primitive extension sibling (_birthDate).
+bool MatchesElement(std::string_view key, std::string_view name) {
+  if (!key.empty() && key[0] == '_') {
+    key.remove_prefix(1);
+  }
+  if (key == name) {
+    return true;
+  }
+  return key.size() > name.size() && base::StartsWith(key, name) &&
+         std::isupper(static_cast<unsigned char>(key[name.size()]));
+}
+
+}  // namespace
+
 std::string ApplySubset(const std::string& body, SummaryMode summary,
                         const std::vector<std::string>& elements) {
   auto parsed = json::Parse(body);
@@ -664,6 +707,8 @@ std::string ApplySubset(const std::string& body, SummaryMode summary,
     return body;
   }
   json::Value& v = *parsed;
+  const std::string type(v.GetString("resourceType"));
+  const ElementModel* model = SummaryModel();
   json::Value out = json::Value::MakeObject();
   auto mandatory = [](const std::string& k) {
     return k == "resourceType" || k == "id" || k == "meta";
@@ -673,14 +718,16 @@ std::string ApplySubset(const std::string& body, SummaryMode summary,
     if (mandatory(m.key)) {
       keep = true;
     } else if (!elements.empty()) {
-      keep = std::find(elements.begin(), elements.end(), m.key) != elements.end();
+      keep = std::any_of(elements.begin(), elements.end(),
+                         [&](const std::string& e) { return MatchesElement(m.key, e); });
     } else if (summary == SummaryMode::kText) {
       keep = m.key == "text";
     } else if (summary == SummaryMode::kData) {
       keep = m.key != "text";
     } else if (summary == SummaryMode::kTrue) {
-      keep = m.key != "text" && m.key != "contained" && m.key != "extension" &&
-             m.key != "modifierExtension";
+      keep = model != nullptr ? model->IsSummaryKey(type, m.key)
+                              : m.key != "text" && m.key != "contained" &&
+                                    m.key != "extension" && m.key != "modifierExtension";
     } else {
       keep = true;
     }

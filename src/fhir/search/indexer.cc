@@ -182,6 +182,12 @@ void AddReference(IndexEntries& e, const SearchParam& p, const json::Value& v) {
     ref = v.str();
   } else if (v.is_object()) {
     ref = std::string(v.GetString("reference"));
+    if (const json::Value* ident = v.Find("identifier"); ident != nullptr && ident->is_object()) {
+      if (const json::Value* value = ident->Find("value"); value != nullptr && value->is_string()) {
+        e.tokens.push_back({p.name + ":identifier", std::string(ident->GetString("system")),
+                            value->str(), ""});
+      }
+    }
   }
   if (ref.empty()) {
     return;
@@ -215,6 +221,122 @@ void AddQuantity(IndexEntries& e, const std::string& param, const json::Value& v
     q.code = std::string(v.GetString("currency"));
   }
   e.quantities.push_back(std::move(q));
+}
+
+// Adds the index entries of one element value `v` for parameter `p` (any non-composite type).
+void AddValue(IndexEntries& e, const SearchParam& p, const json::Value& v) {
+  switch (p.type) {
+    case ParamType::kToken:
+      AddToken(e, p.name, v);
+      break;
+    case ParamType::kString:
+      AddStrings(e, p.name, v, 0);
+      break;
+    case ParamType::kDate:
+      AddDate(e, p.name, v);
+      break;
+    case ParamType::kReference:
+      AddReference(e, p, v);
+      break;
+    case ParamType::kQuantity:
+      AddQuantity(e, p.name, v);
+      break;
+    case ParamType::kNumber:
+      if (v.is_number()) {
+        e.numbers.push_back({p.name, std::strtod(v.str().c_str(), nullptr), v.str()});
+      }
+      break;
+    case ParamType::kUri:
+      if (v.is_string()) {
+        e.uris.push_back({p.name, v.str()});
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// Composite: for each base element, the values of every component taken from that element.
+void AddComposite(IndexEntries& e, const SearchParamRegistry& registry, std::string_view type,
+                  const SearchParam& p, const json::Value& resource) {
+  int group = 0;
+  std::vector<const json::Value*> bases;
+  for (const auto& base : p.composite_bases) {
+    EvaluatePath(resource, base, bases);
+  }
+  std::vector<const json::Value*> values;
+  for (const json::Value* element : bases) {
+    ++group;
+    for (size_t ci = 0; ci < p.components.size(); ++ci) {
+      const CompositeComponent& comp = p.components[ci];
+      const SearchParam* cp = registry.Find(type, comp.param);
+      if (cp == nullptr) {
+        continue;
+      }
+      values.clear();
+      for (const auto& path : comp.paths) {
+        EvaluatePath(*element, path, values);
+      }
+      IndexEntries sub;
+      for (const json::Value* v : values) {
+        AddValue(sub, *cp, *v);
+      }
+      auto make = [&]() {
+        CompositeEntry c;
+        c.param = p.name;
+        c.group = group;
+        c.component = static_cast<int>(ci);
+        return c;
+      };
+      for (const TokenEntry& t : sub.tokens) {
+        if (t.param != cp->name) {
+          continue;  // :of-type / :identifier side entries
+        }
+        CompositeEntry c = make();
+        c.system = t.system;
+        c.code = t.code;
+        c.text = t.text;
+        e.composites.push_back(std::move(c));
+      }
+      for (const StringEntry& s : sub.strings) {
+        CompositeEntry c = make();
+        c.norm = s.normalized;
+        c.exact = s.exact;
+        e.composites.push_back(std::move(c));
+      }
+      for (const DateEntry& d : sub.dates) {
+        CompositeEntry c = make();
+        c.lo = d.low;
+        c.hi = d.high;
+        e.composites.push_back(std::move(c));
+      }
+      for (const ReferenceEntry& r : sub.references) {
+        CompositeEntry c = make();
+        c.target_type = r.target_type;
+        c.target_id = r.target_id;
+        c.url = r.url;
+        e.composites.push_back(std::move(c));
+      }
+      for (const QuantityEntry& q : sub.quantities) {
+        CompositeEntry c = make();
+        c.value = q.value;
+        c.system = q.system;
+        c.code = q.code;
+        c.unit = q.unit;
+        e.composites.push_back(std::move(c));
+      }
+      for (const NumberEntry& n : sub.numbers) {
+        CompositeEntry c = make();
+        c.value = n.value;
+        e.composites.push_back(std::move(c));
+      }
+      for (const UriEntry& u : sub.uris) {
+        CompositeEntry c = make();
+        c.code = u.value;
+        e.composites.push_back(std::move(c));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -251,7 +373,11 @@ IndexEntries ExtractIndex(const SearchParamRegistry& registry, std::string_view 
   IndexEntries e;
   std::vector<const json::Value*> values;
   for (const SearchParam* p : registry.ForType(type)) {
-    if (p->type == ParamType::kComposite || p->type == ParamType::kSpecial) {
+    if (p->type == ParamType::kComposite) {
+      AddComposite(e, registry, type, *p, resource);
+      continue;
+    }
+    if (p->type == ParamType::kSpecial) {
       continue;
     }
     values.clear();
@@ -259,35 +385,7 @@ IndexEntries ExtractIndex(const SearchParamRegistry& registry, std::string_view 
       EvaluatePath(resource, path, values);
     }
     for (const json::Value* v : values) {
-      switch (p->type) {
-        case ParamType::kToken:
-          AddToken(e, p->name, *v);
-          break;
-        case ParamType::kString:
-          AddStrings(e, p->name, *v, 0);
-          break;
-        case ParamType::kDate:
-          AddDate(e, p->name, *v);
-          break;
-        case ParamType::kReference:
-          AddReference(e, *p, *v);
-          break;
-        case ParamType::kQuantity:
-          AddQuantity(e, p->name, *v);
-          break;
-        case ParamType::kNumber:
-          if (v->is_number()) {
-            e.numbers.push_back({p->name, std::strtod(v->str().c_str(), nullptr), v->str()});
-          }
-          break;
-        case ParamType::kUri:
-          if (v->is_string()) {
-            e.uris.push_back({p->name, v->str()});
-          }
-          break;
-        default:
-          break;
-      }
+      AddValue(e, *p, *v);
     }
   }
   if (const json::Value* meta = resource.Find("meta"); meta != nullptr) {
@@ -310,6 +408,22 @@ IndexEntries ExtractIndex(const SearchParamRegistry& registry, std::string_view 
         }
       }
     }
+  }
+  // One row per (parameter, target): a reference repeated at two paths would otherwise yield
+  // the resource twice when a search is driven from the reference index.
+  {
+    std::vector<ReferenceEntry> unique;
+    for (ReferenceEntry& r : e.references) {
+      bool dup = false;
+      for (const ReferenceEntry& u : unique) {
+        dup = dup || (u.param == r.param && u.target_type == r.target_type &&
+                      u.target_id == r.target_id && (!r.target_type.empty() || u.url == r.url));
+      }
+      if (!dup) {
+        unique.push_back(std::move(r));
+      }
+    }
+    e.references = std::move(unique);
   }
   for (const std::string& param : registry.PatientCompartmentParams(type)) {
     if (param == "{def}") {

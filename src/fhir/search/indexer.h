@@ -58,6 +58,29 @@ struct UriEntry {
   std::string value;
 };
 
+// One component value of a composite parameter. `group` numbers the base elements of one resource
+// (the component values of one match share it); `component` is the index into
+// SearchParam::components. Only the columns of the component parameter's type are meaningful:
+// token (system, code, text), string (norm, exact), date (lo, hi), reference (target_type,
+// target_id, url), quantity (value, system, code, unit), number (value), uri (code).
+struct CompositeEntry {
+  std::string param;
+  int group = 0;
+  int component = 0;
+  std::string system;
+  std::string code;
+  std::string text;
+  std::string norm;
+  std::string exact;
+  base::Millis lo = 0;
+  base::Millis hi = 0;
+  std::string target_type;
+  std::string target_id;
+  std::string url;
+  double value = 0;
+  std::string unit;
+};
+
 struct IndexEntries {
   std::vector<TokenEntry> tokens;
   std::vector<StringEntry> strings;
@@ -66,12 +89,16 @@ struct IndexEntries {
   std::vector<QuantityEntry> quantities;
   std::vector<NumberEntry> numbers;
   std::vector<UriEntry> uris;
+  std::vector<CompositeEntry> composites;
   std::vector<std::string> profiles;       // meta.profile
   std::vector<TokenEntry> tags;            // meta.tag, meta.security (param "_tag"/"_security")
   std::vector<std::string> patients;       // patient compartments this resource belongs to
 };
 
-// Extracts all entries of `resource` (a parsed resource of type `type`).
+// Extracts all entries of `resource` (a parsed resource of type `type`). Reference parameters
+// also index the logical `identifier` of a Reference as a token under "<param>:identifier";
+// identifiers with a type also go under "<param>:of-type" (system = type system, code =
+// "<type code>|<value>").
 IndexEntries ExtractIndex(const SearchParamRegistry& registry, std::string_view type,
                           const json::Value& resource);
 

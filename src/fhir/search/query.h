@@ -2,9 +2,11 @@
 // and the shape of the result. https://hl7.org/fhir/R4/search.html
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "src/base/time.h"
@@ -35,6 +37,8 @@ struct SearchValue {
   std::string unit_code;
   // string (normalized)
   std::string text;
+  // composite: one value per component, in the order of SearchParam::components.
+  std::vector<SearchValue> parts;
 };
 
 enum class Special { kNone, kId, kLastUpdated, kProfile, kTag, kSecurity };
@@ -56,6 +60,8 @@ struct SearchCondition {
   // (through `has_ref_param`) that matches `chained`.
   std::string has_type;
   const SearchParam* has_ref_param = nullptr;
+  // Composite: the parameter of each component (same order as param->components).
+  std::vector<const SearchParam*> components;
 };
 
 struct IncludeSpec {
@@ -72,6 +78,30 @@ struct SortKey {
   bool descending = false;
 };
 
+// The value of one sort key of one row, as the store computed it (for keyset paging).
+struct SortValue {
+  enum class Kind { kNull, kInt, kReal, kText };
+  Kind kind = Kind::kNull;
+  int64_t integer = 0;
+  double real = 0;
+  std::string text;
+  bool operator==(const SortValue&) const = default;
+};
+
+// A keyset position: the page starts strictly after (or, when `backward`, ends strictly before)
+// the row with these sort values and `seq` in the query's order.
+struct PageCursor {
+  bool active = false;
+  bool backward = false;
+  int64_t seq = 0;
+  std::vector<SortValue> values;  // one per SearchQuery::sort key
+};
+
+// Encodes a cursor as text ("n" or "p", seq, then typed values, '~'-separated) and back.
+// DecodeCursor returns false on malformed text or a value count different from `keys`.
+std::string EncodeCursor(const PageCursor& c);
+bool DecodeCursor(std::string_view text, size_t keys, PageCursor& out);
+
 enum class TotalMode { kNone, kEstimate, kAccurate };
 enum class SummaryMode { kNone, kTrue, kCount, kData, kText, kFalse };
 
@@ -81,8 +111,9 @@ struct SearchQuery {
   std::vector<IncludeSpec> includes;
   std::vector<SortKey> sort;
   int count = 20;
-  int offset = 0;            // used when sort is explicit
-  int64_t after_seq = -1;    // keyset cursor for the default order
+  int offset = 0;            // rows to skip (only with an explicit _offset)
+  int64_t after_seq = -1;    // shorthand keyset cursor for the default order (seq > after_seq)
+  PageCursor cursor;         // keyset cursor for any order (takes precedence over after_seq)
   TotalMode total = TotalMode::kNone;
   SummaryMode summary = SummaryMode::kNone;
   std::vector<std::string> elements;

@@ -1,6 +1,8 @@
 #include "src/fhir/search/query_parser.h"
 
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "src/base/strings.h"
@@ -26,6 +28,27 @@ bool ParsePrefix(std::string_view& v, Prefix& prefix) {
   }
   return false;
 }
+
+// Splits on unescaped `sep`, keeping escape sequences ("\,", "\|", "\$", "\\") intact so that
+// a later split on another separator still sees them.
+std::vector<std::string> SplitKeep(std::string_view s, char sep) {
+  std::vector<std::string> out(1);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      out.back().push_back(s[i]);
+      out.back().push_back(s[i + 1]);
+      ++i;
+    } else if (s[i] == sep) {
+      out.emplace_back();
+    } else {
+      out.back().push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// Removes the search escapes of R4 ("\," "\|" "\$" "\\").
+std::string Unescape(std::string_view s) { return base::SplitEscaped(s, '\0')[0]; }
 
 bool IsNumber(std::string_view s) {
   if (s.empty()) {
@@ -72,8 +95,9 @@ const std::set<std::string, std::less<>>& KnownResultParams() {
 
 }  // namespace
 
-Status ParseValue(ParamType type, const std::string& modifier, const std::string& raw,
+Status ParseValue(ParamType type, const std::string& modifier, const std::string& escaped,
                   const std::string& base_url, SearchValue& out) {
+  const std::string raw = Unescape(escaped);
   out.raw = raw;
   switch (type) {
     case ParamType::kToken: {
@@ -81,7 +105,10 @@ Status ParseValue(ParamType type, const std::string& modifier, const std::string
         out.text = base::NormalizeForSearch(raw);
         return Status::Ok();
       }
-      std::vector<std::string> parts = base::SplitEscaped(raw, '|');
+      std::vector<std::string> parts = SplitKeep(escaped, '|');
+      for (std::string& part : parts) {
+        part = Unescape(part);
+      }
       if (modifier == "of-type") {
         if (parts.size() != 3) {
           return InvalidArgumentError(":of-type expects system|code|value, got '" + raw + "'");
@@ -106,6 +133,9 @@ Status ParseValue(ParamType type, const std::string& modifier, const std::string
       return Status::Ok();
     }
     case ParamType::kReference: {
+      if (modifier == "identifier") {
+        return ParseValue(ParamType::kToken, "", escaped, base_url, out);
+      }
       if (raw.empty()) {
         return InvalidArgumentError("empty reference value");
       }
@@ -134,9 +164,13 @@ Status ParseValue(ParamType type, const std::string& modifier, const std::string
     }
     case ParamType::kDate: {
       std::string_view v = raw;
-      ParsePrefix(v, out.prefix);
+      bool has_prefix = ParsePrefix(v, out.prefix);
       auto range = base::ParseFhirDateRange(v);
       if (!range) {
+        if (!has_prefix && raw.size() >= 2 && std::isalpha(static_cast<unsigned char>(raw[0]))) {
+          return InvalidArgumentError("unknown prefix '" + raw.substr(0, 2) + "' in date '" + raw +
+                                      "' (prefixes: eq ne gt lt ge le sa eb ap)");
+        }
         return InvalidArgumentError("invalid date '" + raw +
                                     "' (expected [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][Z|+hh:mm]]]])");
       }
@@ -146,9 +180,12 @@ Status ParseValue(ParamType type, const std::string& modifier, const std::string
     }
     case ParamType::kNumber:
     case ParamType::kQuantity: {
-      std::string_view v = raw;
+      std::string_view v = escaped;
       ParsePrefix(v, out.prefix);
-      std::vector<std::string> parts = base::SplitEscaped(v, '|');
+      std::vector<std::string> parts = SplitKeep(v, '|');
+      for (std::string& part : parts) {
+        part = Unescape(part);
+      }
       if (parts.empty() || !IsNumber(parts[0]) ||
           (type == ParamType::kNumber && parts.size() != 1) || parts.size() > 3 ||
           parts.size() == 2) {
@@ -186,7 +223,7 @@ bool ModifierAllowed(ParamType type, const std::string& m, const SearchParamRegi
     case ParamType::kString:
       return m == "exact" || m == "contains";
     case ParamType::kReference:
-      return registry.IsResourceType(m);
+      return m == "identifier" || registry.IsResourceType(m);
     case ParamType::kUri:
       return m == "below";
     default:
@@ -252,12 +289,24 @@ Status BuildCondition(const SearchParamRegistry& registry, const std::string& ty
   } else {
     c.param = registry.Find(type, head);
     if (c.param == nullptr) {
-      return Status(StatusCode::kNotFound, "unknown search parameter '" + head + "' for " + type);
+      // Unknown at the top level: ignorable (lenient mode). Inside a chain or _has the outer
+      // parameter narrows the result, so dropping the unknown part would widen it: an error.
+      return Status(depth == 0 ? StatusCode::kNotFound : StatusCode::kInvalidArgument,
+                    "unknown search parameter '" + head + "' for " + type);
     }
     c.type = c.param->type;
-    if (c.type == ParamType::kComposite || c.type == ParamType::kSpecial) {
+    if (c.type == ParamType::kSpecial) {
       return InvalidArgumentError("search parameter '" + head + "' (" +
                                   std::string(ParamTypeName(c.type)) + ") is not supported");
+    }
+    if (c.type == ParamType::kComposite) {
+      for (const CompositeComponent& comp : c.param->components) {
+        const SearchParam* cp = registry.Find(type, comp.param);
+        if (cp == nullptr) {
+          return InvalidArgumentError("composite '" + head + "' has an unknown component");
+        }
+        c.components.push_back(cp);
+      }
     }
   }
   if (dot != std::string_view::npos) {
@@ -292,10 +341,25 @@ Status BuildCondition(const SearchParamRegistry& registry, const std::string& ty
     c.missing = value == "true";
     return Status::Ok();
   }
-  for (const std::string& part : base::SplitEscaped(value, ',')) {
+  for (const std::string& part : SplitKeep(value, ',')) {
     SearchValue v;
-    // SplitEscaped unescaped "\,"; token/number parsing re-splits on '|', so keep the raw part.
-    RETURN_IF_ERROR(ParseValue(c.type, modifier, part, options.base_url, v));
+    if (c.type == ParamType::kComposite) {
+      std::vector<std::string> pieces = SplitKeep(part, '$');
+      if (pieces.size() != c.components.size()) {
+        return InvalidArgumentError("composite '" + head + "' expects " +
+                                    std::to_string(c.components.size()) +
+                                    " values separated by '$', got '" + part + "'");
+      }
+      v.raw = Unescape(part);
+      for (size_t i = 0; i < pieces.size(); ++i) {
+        SearchValue pv;
+        RETURN_IF_ERROR(
+            ParseValue(c.components[i]->type, "", pieces[i], options.base_url, pv));
+        v.parts.push_back(std::move(pv));
+      }
+    } else {
+      RETURN_IF_ERROR(ParseValue(c.type, modifier, part, options.base_url, v));
+    }
     c.values.push_back(std::move(v));
   }
   if (c.values.empty()) {
@@ -305,6 +369,113 @@ Status BuildCondition(const SearchParamRegistry& registry, const std::string& ty
 }
 
 }  // namespace
+
+std::string EncodeCursor(const PageCursor& c) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = c.backward ? "p" : "n";
+  out += std::to_string(c.seq);
+  for (const SortValue& v : c.values) {
+    out += '~';
+    switch (v.kind) {
+      case SortValue::Kind::kNull:
+        out += 'z';
+        break;
+      case SortValue::Kind::kInt:
+        out += 'i' + std::to_string(v.integer);
+        break;
+      case SortValue::Kind::kReal: {
+        char buf[40];
+        std::snprintf(buf, sizeof(buf), "%.17g", v.real);
+        out += 'r';
+        out += buf;
+        break;
+      }
+      case SortValue::Kind::kText:
+        out += 't';
+        for (unsigned char ch : v.text) {
+          out += kHex[ch >> 4];
+          out += kHex[ch & 15];
+        }
+        break;
+    }
+  }
+  return out;
+}
+
+bool DecodeCursor(std::string_view text, size_t keys, PageCursor& out) {
+  std::vector<std::string_view> parts = base::Split(text, '~');
+  if (parts.empty() || parts[0].size() < 2 || (parts[0][0] != 'n' && parts[0][0] != 'p') ||
+      parts.size() != keys + 1) {
+    return false;
+  }
+  PageCursor c;
+  c.active = true;
+  c.backward = parts[0][0] == 'p';
+  auto seq = base::ParseInt(parts[0].substr(1));
+  if (!seq || *seq < 0) {
+    return false;
+  }
+  c.seq = *seq;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::string_view p = parts[i];
+    if (p.empty()) {
+      return false;
+    }
+    SortValue v;
+    std::string_view body = p.substr(1);
+    switch (p[0]) {
+      case 'z':
+        if (!body.empty()) {
+          return false;
+        }
+        break;
+      case 'i': {
+        auto n = base::ParseInt(body);
+        if (!n) {
+          return false;
+        }
+        v.kind = SortValue::Kind::kInt;
+        v.integer = *n;
+        break;
+      }
+      case 'r': {
+        std::string str(body);
+        char* end = nullptr;
+        v.real = std::strtod(str.c_str(), &end);
+        if (str.empty() || end != str.c_str() + str.size()) {
+          return false;
+        }
+        v.kind = SortValue::Kind::kReal;
+        break;
+      }
+      case 't': {
+        if (body.size() % 2 != 0) {
+          return false;
+        }
+        v.kind = SortValue::Kind::kText;
+        for (size_t j = 0; j < body.size(); j += 2) {
+          auto hex = [](char ch) -> int {
+            if (ch >= '0' && ch <= '9') return ch - '0';
+            if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+            return -1;
+          };
+          int hi = hex(body[j]);
+          int lo = hex(body[j + 1]);
+          if (hi < 0 || lo < 0) {
+            return false;
+          }
+          v.text.push_back(static_cast<char>(hi * 16 + lo));
+        }
+        break;
+      }
+      default:
+        return false;
+    }
+    c.values.push_back(std::move(v));
+  }
+  out = std::move(c);
+  return true;
+}
 
 StatusOr<SearchCondition> ParseCondition(const SearchParamRegistry& registry,
                                          const std::string& type, const std::string& key,
@@ -396,6 +567,7 @@ StatusOr<ParsedSearch> ParseSearch(const SearchParamRegistry& registry, const st
         return InvalidArgumentError("_offset must be a non-negative integer");
       }
       q.offset = static_cast<int>(*n);
+      keep(key, std::to_string(q.offset));
     } else if (key == "_include" || key == "_revinclude" || key == "_include:iterate" ||
                key == "_revinclude:iterate" || key == "_include:recurse" ||
                key == "_revinclude:recurse") {
@@ -444,7 +616,7 @@ StatusOr<ParsedSearch> ParseSearch(const SearchParamRegistry& registry, const st
           out.ignored.push_back(key);
           continue;
         }
-        return Status(StatusCode::kInvalidArgument, s.message());
+        return InvalidArgumentError("search parameter '" + key + "': " + s.message());
       }
       q.conditions.push_back(std::move(c));
       keep(key, value);

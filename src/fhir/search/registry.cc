@@ -132,17 +132,48 @@ StatusOr<std::shared_ptr<const SearchParamRegistry>> SearchParamRegistry::Load(
         p->targets.push_back(target.str());
       }
     }
-    p->composite_base = std::string(item.GetString("base"));
+    if (const json::Value* b = item.Find("bases"); b != nullptr && b->is_array()) {
+      for (const json::Value& base : b->array()) {
+        ASSIGN_OR_RETURN(auto steps, ParsePath(base.is_string() ? base.str() : ""));
+        p->composite_bases.push_back(std::move(steps));
+      }
+    }
     if (const json::Value* c = item.Find("components"); c != nullptr && c->is_array()) {
       for (const json::Value& comp : c->array()) {
         CompositeComponent cc;
         cc.param = std::string(comp.GetString("param"));
-        ASSIGN_OR_RETURN(cc.path, ParsePath(comp.GetString("path")));
+        if (const json::Value* cp = comp.Find("paths"); cp != nullptr && cp->is_array()) {
+          for (const json::Value& path : cp->array()) {
+            ASSIGN_OR_RETURN(auto steps, ParsePath(path.is_string() ? path.str() : ""));
+            cc.paths.push_back(std::move(steps));
+          }
+        }
         p->components.push_back(std::move(cc));
+      }
+    }
+    if (p->type == ParamType::kComposite) {
+      if (p->composite_bases.empty() || p->components.size() < 2) {
+        return InvalidArgumentError("search parameters: composite " + p->resource + "." +
+                                    p->name + " needs bases and at least two components");
+      }
+      for (const CompositeComponent& cc : p->components) {
+        if (cc.param.empty() || cc.paths.empty()) {
+          return InvalidArgumentError("search parameters: composite " + p->resource + "." +
+                                      p->name + " has a component without param or paths");
+        }
       }
     }
     reg->by_type_[p->resource].push_back(p.get());
     reg->params_.push_back(std::move(p));
+  }
+  for (const auto& p : reg->params_) {
+    for (const CompositeComponent& cc : p->components) {
+      const SearchParam* cp = reg->Find(p->resource, cc.param);
+      if (cp == nullptr || cp->type == ParamType::kComposite || cp->type == ParamType::kSpecial) {
+        return InvalidArgumentError("search parameters: composite " + p->resource + "." + p->name +
+                                    " names unknown component parameter '" + cc.param + "'");
+      }
+    }
   }
   for (auto& [type, params] : reg->by_type_) {
     std::sort(params.begin(), params.end(),

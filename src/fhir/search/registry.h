@@ -26,8 +26,8 @@ struct PathStep {
 };
 
 struct CompositeComponent {
-  std::string param;  // name of the component's own parameter
-  std::vector<PathStep> path;  // relative to the composite's base element
+  std::string param;  // name of the component's own parameter (its type gives the match rules)
+  std::vector<std::vector<PathStep>> paths;  // alternatives, relative to the base element
 };
 
 struct SearchParam {
@@ -38,7 +38,9 @@ struct SearchParam {
   std::string source;
   std::vector<std::vector<PathStep>> paths;
   std::vector<std::string> targets;  // reference params: allowed target types (empty = any)
-  std::string composite_base;        // composite: path of the element that holds the components
+  // Composite: paths of the elements that hold the components (an empty path = the resource);
+  // all component values of one match must come from the same such element.
+  std::vector<std::vector<PathStep>> composite_bases;
   std::vector<CompositeComponent> components;
 };
 

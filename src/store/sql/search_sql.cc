@@ -1,5 +1,6 @@
 #include "src/store/sql/search_sql.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -221,6 +222,19 @@ Status SqlBuilder::ValuePredicate(const SearchCondition& c, const SearchValue& v
         Bind(sql, "%" + EscapeLike(v.text) + "%");
         sql += " ESCAPE '\\'";
       } else {
+        // Starts-with: a range the (type, param, norm) index can use, then LIKE for exactness.
+        std::string upper = v.text;
+        while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) {
+          upper.pop_back();
+        }
+        if (!upper.empty()) {
+          upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+          sql += x + ".norm >= ";
+          Bind(sql, v.text);
+          sql += " AND " + x + ".norm < ";
+          Bind(sql, upper);
+          sql += " AND ";
+        }
         sql += x + ".norm LIKE ";
         Bind(sql, EscapeLike(v.text) + "%");
         sql += " ESCAPE '\\'";
@@ -284,22 +298,77 @@ Status SqlBuilder::ValuePredicate(const SearchCondition& c, const SearchValue& v
   }
 }
 
+Status SqlBuilder::CompositeCondition(const SearchCondition& c, const std::string& type,
+                                      const std::string& r, std::string& sql, bool correlated) {
+  const size_t n = c.components.size();
+  std::vector<std::string> a;
+  for (size_t i = 0; i < n; ++i) {
+    a.push_back("k" + std::to_string(next_alias_++));
+  }
+  sql += correlated ? "EXISTS (SELECT 1" : r + ".seq IN (SELECT " + a[0] + ".res";
+  sql += " FROM idx_composite " + a[0];
+  for (size_t i = 1; i < n; ++i) {
+    sql += " JOIN idx_composite " + a[i] + " ON " + a[i] + ".res = " + a[0] + ".res AND " + a[i] +
+           ".param = " + a[0] + ".param AND " + a[i] + ".grp = " + a[0] + ".grp AND " + a[i] +
+           ".comp = " + std::to_string(i);
+  }
+  sql += " WHERE ";
+  if (correlated) {
+    sql += a[0] + ".res = " + r + ".seq AND ";
+  }
+  sql += a[0] + ".type = ";
+  Bind(sql, type);
+  sql += " AND " + a[0] + ".param = ";
+  Bind(sql, c.name);
+  sql += " AND " + a[0] + ".comp = 0";
+  if (c.modifier == "missing") {
+    sql += ")";  // the caller writes NOT for :missing=true
+    return Status::Ok();
+  }
+  sql += " AND (";
+  for (size_t v = 0; v < c.values.size(); ++v) {
+    const SearchValue& value = c.values[v];
+    if (value.parts.size() != n) {
+      return InvalidArgumentError("composite '" + c.name + "' expects " + std::to_string(n) +
+                                  " components separated by '$'");
+    }
+    sql += v > 0 ? " OR (" : "(";
+    for (size_t i = 0; i < n; ++i) {
+      SearchCondition part;
+      part.name = c.components[i]->name;
+      part.type = c.components[i]->type;
+      sql += i > 0 ? " AND " : "";
+      RETURN_IF_ERROR(ValuePredicate(part, value.parts[i], a[i], sql));
+    }
+    sql += ")";
+  }
+  sql += "))";
+  return Status::Ok();
+}
+
 Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
                              const std::string& r, const fhir::AccessScope& scope,
-                             std::string& sql) {
+                             std::string& sql, bool correlated) {
   std::string x = "x" + std::to_string(next_alias_++);
   // Specials on the resource row itself.
   if (c.special == Special::kId) {
-    sql += (c.modifier == "not" ? "NOT (" : "(");
+    if (c.modifier == "missing") {
+      sql += c.missing ? "0" : "1";
+      return Status::Ok();
+    }
+    sql += r + ".id " + std::string(c.modifier == "not" ? "NOT IN (" : "IN (");
     for (size_t i = 0; i < c.values.size(); ++i) {
-      sql += i > 0 ? " OR " : "";
-      sql += r + ".id = ";
+      sql += i > 0 ? ", " : "";
       Bind(sql, c.values[i].raw);
     }
     sql += ")";
     return Status::Ok();
   }
   if (c.special == Special::kLastUpdated) {
+    if (c.modifier == "missing") {
+      sql += c.missing ? "0" : "1";
+      return Status::Ok();
+    }
     sql += "(";
     for (size_t i = 0; i < c.values.size(); ++i) {
       sql += i > 0 ? " OR " : "";
@@ -308,6 +377,14 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
     }
     sql += ")";
     return Status::Ok();
+  }
+  if (c.type == ParamType::kComposite && c.special == Special::kNone && c.chained == nullptr &&
+      c.has_type.empty()) {
+    if (c.modifier == "missing" && c.missing) {
+      sql += "NOT ";
+      return CompositeCondition(c, type, r, sql, true);
+    }
+    return CompositeCondition(c, type, r, sql, correlated);
   }
   std::string table;
   std::string param_name = c.name;
@@ -320,6 +397,10 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
     table = "idx_token";
     param_name = c.special == Special::kTag ? "_tag" : "_security";
     vtype = ParamType::kToken;
+  } else if (c.type == ParamType::kReference && c.modifier == "identifier") {
+    table = "idx_token";
+    param_name = c.name + ":identifier";
+    vtype = ParamType::kToken;
   } else {
     table = IndexTable(c.type);
   }
@@ -329,6 +410,22 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
 
   if (!c.has_type.empty()) {
     // _has: resources of has_type referencing us through has_ref_param and matching `chained`.
+    std::string h = "h" + std::to_string(next_alias_++);
+    if (correlated) {
+      sql += "EXISTS (SELECT 1 FROM idx_reference " + x + " JOIN resource " + h + " ON " + h +
+             ".seq = " + x + ".res WHERE " + x + ".target_type = ";
+      Bind(sql, type);
+      sql += " AND " + x + ".target_id = " + r + ".id AND " + x + ".type = ";
+      Bind(sql, c.has_type);
+      sql += " AND " + x + ".param = ";
+      Bind(sql, c.has_ref_param->name);
+      sql += " AND " + h + ".deleted = 0 AND ";
+      RETURN_IF_ERROR(Condition(*c.chained, c.has_type, h, scope, sql, true));
+      sql += " AND ";
+      Scope(scope, c.has_type, h, sql, true);
+      sql += ")";
+      return Status::Ok();
+    }
     sql += r + ".id IN (SELECT " + x + ".target_id FROM idx_reference " + x + " WHERE " + x +
            ".type = ";
     Bind(sql, c.has_type);
@@ -336,12 +433,11 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
     Bind(sql, c.has_ref_param->name);
     sql += " AND " + x + ".target_type = ";
     Bind(sql, type);
-    std::string h = "h" + std::to_string(next_alias_++);
     sql += " AND " + x + ".res IN (SELECT " + h + ".seq FROM resource " + h + " WHERE " + h +
            ".type = ";
     Bind(sql, c.has_type);
     sql += " AND " + h + ".deleted = 0 AND ";
-    RETURN_IF_ERROR(Condition(*c.chained, c.has_type, h, scope, sql));
+    RETURN_IF_ERROR(Condition(*c.chained, c.has_type, h, scope, sql, false));
     sql += " AND ";
     Scope(scope, c.has_type, h, sql);
     sql += "))";
@@ -351,39 +447,46 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
   if (c.chained != nullptr) {
     // Chain: our reference param points at a chain_type resource matching `chained`.
     std::string t = "t" + std::to_string(next_alias_++);
-    sql += r + ".seq IN (SELECT " + x + ".res FROM idx_reference " + x + " JOIN resource " + t +
-           " ON " + t + ".type = " + x + ".target_type AND " + t + ".id = " + x +
-           ".target_id WHERE " + x + ".type = ";
+    sql += correlated ? "EXISTS (SELECT 1" : r + ".seq IN (SELECT " + x + ".res";
+    sql += " FROM idx_reference " + x + " JOIN resource " + t + " ON " + t + ".type = " + x +
+           ".target_type AND " + t + ".id = " + x + ".target_id WHERE ";
+    if (correlated) {
+      sql += x + ".res = " + r + ".seq AND ";
+    }
+    sql += x + ".type = ";
     Bind(sql, type);
     sql += " AND " + x + ".param = ";
     Bind(sql, c.name);
     sql += " AND " + x + ".target_type = ";
     Bind(sql, c.chain_type);
     sql += " AND " + t + ".deleted = 0 AND ";
-    RETURN_IF_ERROR(Condition(*c.chained, c.chain_type, t, scope, sql));
+    RETURN_IF_ERROR(Condition(*c.chained, c.chain_type, t, scope, sql, true));
     sql += " AND ";
-    Scope(scope, c.chain_type, t, sql);
+    Scope(scope, c.chain_type, t, sql, true);
     sql += ")";
     return Status::Ok();
   }
 
-  if (c.modifier == "missing") {
-    sql += r + ".seq " + std::string(c.missing ? "NOT IN" : "IN") + " (SELECT " + x + ".res FROM " +
-           table + " " + x + " WHERE " + x + ".type = ";
-    Bind(sql, type);
-    sql += " AND " + x + ".param = ";
-    Bind(sql, param_name);
-    sql += ")";
-    return Status::Ok();
+  bool negate = c.modifier == "not" || (c.modifier == "missing" && c.missing);
+  if (negate) {
+    correlated = true;  // NOT EXISTS never drives a query
   }
-
-  bool negate = c.modifier == "not";
-  sql += r + ".seq " + std::string(negate ? "NOT IN" : "IN") + " (SELECT " + x + ".res FROM " +
-         table + " " + x + " WHERE " + x + ".type = ";
+  if (correlated) {
+    sql += std::string(negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table + " " + x +
+           " WHERE " + x + ".res = " + r + ".seq AND " + x + ".type = ";
+  } else {
+    sql += r + ".seq IN (SELECT " + x + ".res FROM " + table + " " + x + " WHERE " + x +
+           ".type = ";
+  }
   Bind(sql, type);
   sql += " AND " + x + ".param = ";
   Bind(sql, param_name);
-  if (c.type == ParamType::kReference && !c.modifier.empty() && c.modifier != "not") {
+  if (c.modifier == "missing") {
+    sql += ")";
+    return Status::Ok();
+  }
+  if (c.type == ParamType::kReference && !c.modifier.empty() && c.modifier != "not" &&
+      c.modifier != "identifier") {
     sql += " AND " + x + ".target_type = ";
     Bind(sql, c.modifier);
   }
@@ -393,7 +496,7 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
   if (vtype != c.type) {
     typed.name = c.name;
     typed.type = vtype;
-    typed.modifier = c.modifier;
+    typed.modifier = c.modifier == "identifier" ? "" : c.modifier;
     cc = &typed;
   }
   for (size_t i = 0; i < c.values.size(); ++i) {
@@ -405,9 +508,15 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
 }
 
 void SqlBuilder::Scope(const fhir::AccessScope& scope, const std::string& type,
-                       const std::string& r, std::string& sql) {
+                       const std::string& r, std::string& sql, bool correlated) {
   if (scope.unrestricted) {
     sql += "1=1";
+    return;
+  }
+  if (!scope.allowed_types.empty() &&
+      std::find(scope.allowed_types.begin(), scope.allowed_types.end(), type) ==
+          scope.allowed_types.end()) {
+    sql += "1=0";  // the token may not read this type at all
     return;
   }
   if (scope.patient_ids.empty()) {
@@ -415,6 +524,11 @@ void SqlBuilder::Scope(const fhir::AccessScope& scope, const std::string& type,
     return;
   }
   auto patient_list = [&](const std::string& col) {
+    if (scope.patient_ids.size() == 1) {
+      sql += col + " = ";
+      Bind(sql, scope.patient_ids[0]);
+      return;
+    }
     sql += col + " IN (";
     for (size_t i = 0; i < scope.patient_ids.size(); ++i) {
       sql += i > 0 ? "," : "";
@@ -426,8 +540,9 @@ void SqlBuilder::Scope(const fhir::AccessScope& scope, const std::string& type,
   if (IsReferencedSharedType(type)) {
     // Shared resources are visible when the patient's own data references them.
     std::string x = "x" + std::to_string(next_alias_++);
-    sql += "(" + r + ".id IN (SELECT " + x + ".target_id FROM idx_reference " + x + " JOIN compartment " +
-           c + " ON " + c + ".res = " + x + ".res WHERE " + x + ".target_type = ";
+    sql += "(" + r + ".id IN (SELECT " + x + ".target_id FROM idx_reference " + x +
+           " JOIN compartment " + c + " ON " + c + ".res = " + x + ".res WHERE " + x +
+           ".target_type = ";
     Bind(sql, type);
     sql += " AND ";
     patient_list(c + ".patient");
@@ -436,45 +551,89 @@ void SqlBuilder::Scope(const fhir::AccessScope& scope, const std::string& type,
     sql += "))";
     return;
   }
+  if (correlated) {
+    sql += "EXISTS (SELECT 1 FROM compartment " + c + " WHERE " + c + ".res = " + r +
+           ".seq AND ";
+    patient_list(c + ".patient");
+    sql += ")";
+    return;
+  }
   sql += r + ".seq IN (SELECT " + c + ".res FROM compartment " + c + " WHERE ";
   patient_list(c + ".patient");
+  sql += " AND " + c + ".type = ";
+  Bind(sql, type);
+  sql += ")";
+}
+
+fhir::SortValue::Kind SqlBuilder::SortValueKind(const fhir::SortKey& key) {
+  using Kind = fhir::SortValue::Kind;
+  if (key.param == nullptr) {
+    return key.name == "_id" ? Kind::kText : Kind::kInt;
+  }
+  switch (key.param->type) {
+    case ParamType::kDate:
+      return Kind::kInt;
+    case ParamType::kQuantity:
+    case ParamType::kNumber:
+      return Kind::kReal;
+    default:
+      return Kind::kText;
+  }
+}
+
+void SqlBuilder::SortValueExpr(const fhir::SortKey& key, const std::string& r, std::string& sql) {
+  if (key.param == nullptr) {
+    sql += key.name == "_id" ? r + ".id" : r + ".last_updated";
+    return;
+  }
+  const char* agg = key.descending ? "MAX" : "MIN";
+  std::string col = "code";
+  switch (key.param->type) {
+    case ParamType::kDate:
+      col = key.descending ? "hi" : "lo";
+      break;
+    case ParamType::kString:
+      col = "norm";
+      break;
+    case ParamType::kQuantity:
+    case ParamType::kNumber:
+    case ParamType::kUri:
+      col = "value";
+      break;
+    case ParamType::kReference:
+      col = "target_id";
+      break;
+    default:
+      break;
+  }
+  std::string s = "s" + std::to_string(next_alias_++);
+  sql += "(SELECT " + std::string(agg) + "(" + s + "." + col + ") FROM " +
+         IndexTable(key.param->type) + " " + s + " WHERE " + s + ".res = " + r + ".seq AND " +
+         s + ".param = ";
+  Bind(sql, key.param->name);
   sql += ")";
 }
 
 void SqlBuilder::SortExpr(const fhir::SortKey& key, const std::string& r, std::string& sql) {
-  if (key.param == nullptr) {
-    sql += key.name == "_id" ? r + ".id" : r + ".last_updated";
-  } else {
-    const char* agg = key.descending ? "MAX" : "MIN";
-    std::string col = "code";
-    switch (key.param->type) {
-      case ParamType::kDate:
-        col = key.descending ? "hi" : "lo";
-        break;
-      case ParamType::kString:
-        col = "norm";
-        break;
-      case ParamType::kQuantity:
-      case ParamType::kNumber:
-        col = "value";
-        break;
-      case ParamType::kReference:
-        col = "target_id";
-        break;
-      case ParamType::kUri:
-        col = "value";
-        break;
-      default:
-        break;
-    }
-    std::string s = "s" + std::to_string(next_alias_++);
-    sql += "(SELECT " + std::string(agg) + "(" + s + "." + col + ") FROM " +
-           IndexTable(key.param->type) + " " + s + " WHERE " + s + ".res = " + r + ".seq AND " +
-           s + ".param = ";
-    Bind(sql, key.param->name);
-    sql += ")";
-  }
+  SortValueExpr(key, r, sql);
   sql += key.descending ? " DESC" : " ASC";
+}
+
+void SqlBuilder::BindSortValue(std::string& sql, const fhir::SortValue& v) {
+  switch (v.kind) {
+    case fhir::SortValue::Kind::kInt:
+      Bind(sql, v.integer);
+      return;
+    case fhir::SortValue::Kind::kReal:
+      Bind(sql, v.real);
+      return;
+    case fhir::SortValue::Kind::kText:
+      Bind(sql, v.text);
+      return;
+    case fhir::SortValue::Kind::kNull:
+      sql += "NULL";
+      return;
+  }
 }
 
 }  // namespace portico::store::sql

@@ -26,13 +26,25 @@ class SqlBuilder {
   const std::vector<Param>& params() const { return params_; }
 
   // Predicate (SQL boolean expression) over alias `r` of table `resource` for one condition.
+  // `correlated` (the default) writes EXISTS subqueries keyed by `r`.seq, so a row is checked
+  // with a few index lookups whatever the size of the database; otherwise the form is
+  // `r.seq IN (SELECT ...)`, which SQLite may use to drive the query from the matching index
+  // rows. Both forms select the same rows.
   Status Condition(const fhir::SearchCondition& c, const std::string& type, const std::string& r,
-                   const fhir::AccessScope& scope, std::string& sql);
+                   const fhir::AccessScope& scope, std::string& sql, bool correlated = true);
   // Predicate restricting alias `r` (of resource type `type`) to what `scope` may see.
+  // `correlated` as for Condition() (shared types always use the uncorrelated form, which is
+  // bounded by the patients' own data).
   void Scope(const fhir::AccessScope& scope, const std::string& type, const std::string& r,
-             std::string& sql);
-  // ORDER BY expression for a sort key over alias r.
+             std::string& sql, bool correlated = false);
+  // ORDER BY expression for a sort key over alias r (with direction).
   void SortExpr(const fhir::SortKey& key, const std::string& r, std::string& sql);
+  // The value of a sort key for alias r, without direction: a scalar subquery (or column) that
+  // is NULL when the resource has no value. Its SQL type is SortValueKind(key).
+  void SortValueExpr(const fhir::SortKey& key, const std::string& r, std::string& sql);
+  static fhir::SortValue::Kind SortValueKind(const fhir::SortKey& key);
+  // Binds a sort value (NULL values must not be bound; callers test for them).
+  void BindSortValue(std::string& sql, const fhir::SortValue& v);
 
   // Types outside the patient compartment that a patient-scoped caller may read when its own
   // data references them.
@@ -41,6 +53,8 @@ class SqlBuilder {
  private:
   Status ValuePredicate(const fhir::SearchCondition& c, const fhir::SearchValue& v,
                         const std::string& x, std::string& sql);
+  Status CompositeCondition(const fhir::SearchCondition& c, const std::string& type,
+                            const std::string& r, std::string& sql, bool correlated);
   int next_alias_ = 0;
   Dialect dialect_;
   std::vector<Param> params_;

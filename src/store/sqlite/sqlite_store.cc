@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS resource (
   UNIQUE (type, id)
 );
 CREATE INDEX IF NOT EXISTS resource_type_updated ON resource (type, last_updated);
+CREATE INDEX IF NOT EXISTS resource_type_seq ON resource (type, deleted, seq);
 CREATE TABLE IF NOT EXISTS resource_version (
   type TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -65,6 +66,13 @@ CREATE TABLE IF NOT EXISTS idx_uri (res INTEGER NOT NULL, type TEXT NOT NULL, pa
   value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri (type, param, value, res);
 CREATE INDEX IF NOT EXISTS idx_uri_res ON idx_uri (res);
+CREATE TABLE IF NOT EXISTS idx_composite (res INTEGER NOT NULL, type TEXT NOT NULL,
+  param TEXT NOT NULL, grp INTEGER NOT NULL, comp INTEGER NOT NULL, system TEXT NOT NULL,
+  code TEXT NOT NULL, text TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL,
+  lo INTEGER NOT NULL, hi INTEGER NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL,
+  url TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_composite_code ON idx_composite (type, param, comp, code, res, grp);
+CREATE INDEX IF NOT EXISTS idx_composite_res ON idx_composite (res, param, grp, comp);
 CREATE TABLE IF NOT EXISTS compartment (patient TEXT NOT NULL, type TEXT NOT NULL,
   res INTEGER NOT NULL, PRIMARY KEY (patient, type, res)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS compartment_res ON compartment (res);
@@ -204,7 +212,8 @@ class SqliteWriteBatch : public WriteBatch {
  private:
   Status ClearIndex(int64_t seq) {
     for (const char* table : {"idx_token", "idx_string", "idx_date", "idx_reference",
-                              "idx_quantity", "idx_number", "idx_uri", "compartment"}) {
+                              "idx_quantity", "idx_number", "idx_uri", "idx_composite",
+                              "compartment"}) {
       ASSIGN_OR_RETURN(Statement * del, store_->writer_->Cached(std::string("DELETE FROM ") +
                                                                 table + " WHERE res = ?"));
       del->Bind(1, seq);
@@ -290,6 +299,22 @@ class SqliteWriteBatch : public WriteBatch {
       for (const std::string& p : e.profiles) {
         st->Reset();
         st->Bind(1, seq).Bind(2, type).Bind(3, "_profile").Bind(4, p);
+        RETURN_IF_ERROR(st->Run());
+      }
+    }
+    if (!e.composites.empty()) {
+      ASSIGN_OR_RETURN(Statement * st,
+                       db.Cached("INSERT INTO idx_composite (res, type, param, grp, comp, system, "
+                                 "code, text, norm, exact, lo, hi, target_type, target_id, url, "
+                                 "value, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                                 "?, ?, ?)"));
+      for (const fhir::CompositeEntry& c : e.composites) {
+        st->Reset();
+        st->Bind(1, seq).Bind(2, type).Bind(3, c.param).Bind(4, int64_t{c.group});
+        st->Bind(5, int64_t{c.component}).Bind(6, c.system).Bind(7, c.code).Bind(8, c.text);
+        st->Bind(9, c.norm).Bind(10, c.exact).Bind(11, c.lo).Bind(12, c.hi);
+        st->Bind(13, c.target_type).Bind(14, c.target_id).Bind(15, c.url);
+        st->BindDouble(16, c.value).Bind(17, c.unit);
         RETURN_IF_ERROR(st->Run());
       }
     }
@@ -505,13 +530,86 @@ StatusOr<SearchPage> SqliteStore::Search(const fhir::SearchQuery& q,
   Connection& conn = lease->conn();
   SearchPage page;
 
+  // The driver: where the rows come from, in seq order, so that a page costs about its own size.
+  //  - kCompartment: one patient's compartment rows of this type (the patient scope itself);
+  //  - kReference: the index rows of a `param=Type/id` condition (e.g. EOB?patient=X);
+  //  - kResource: the resource table; then one condition may drive through `seq IN (...)`.
+  // Every other condition is a correlated EXISTS checked per candidate row.
+  enum class Drive { kResource, kCompartment, kReference };
+  Drive drive = Drive::kResource;
+  int driver_cond = -1;
+  bool has_id = false;
+  for (const fhir::SearchCondition& c : q.conditions) {
+    has_id = has_id || (c.special == fhir::Special::kId && c.modifier.empty());
+  }
+  const bool shared = sql::SqlBuilder::IsReferencedSharedType(q.type);
+  const bool scoped = !scope.unrestricted;
+  if (!has_id && scoped && scope.patient_ids.size() == 1 && !shared &&
+      registry_->InPatientCompartment(q.type)) {
+    drive = Drive::kCompartment;
+  } else if (!has_id) {
+    for (size_t i = 0; i < q.conditions.size(); ++i) {
+      const fhir::SearchCondition& c = q.conditions[i];
+      if (c.param != nullptr && c.type == fhir::ParamType::kReference && c.modifier.empty() &&
+          c.chained == nullptr && c.has_type.empty() && c.values.size() == 1 &&
+          !c.values[0].ref_type.empty() && !c.values[0].ref_id.empty()) {
+        drive = Drive::kReference;
+        driver_cond = static_cast<int>(i);
+        break;
+      }
+    }
+  }
+  // With the resource table as driver and no narrower scope, the first positive condition may
+  // drive the query (SQLite materializes its matches).
+  int uncorrelated_cond = -1;
+  if (drive == Drive::kResource && !has_id && (!scoped || shared)) {
+    for (size_t i = 0; i < q.conditions.size(); ++i) {
+      const fhir::SearchCondition& c = q.conditions[i];
+      if (c.modifier != "not" && c.modifier != "missing" &&
+          c.special != fhir::Special::kLastUpdated && c.special != fhir::Special::kId) {
+        uncorrelated_cond = static_cast<int>(i);
+        break;
+      }
+    }
+  }
+  const std::string seqcol = drive == Drive::kResource ? "r.seq" : "d.res";
+
   auto build_where = [&](sql::SqlBuilder& b, std::string& sql) -> Status {
-    sql += " FROM resource r WHERE r.type = ";
-    b.Bind(sql, q.type);
+    switch (drive) {
+      case Drive::kCompartment:
+        // The access scope is this join: only the patient's compartment rows are read.
+        sql += " FROM compartment d CROSS JOIN resource r WHERE d.patient = ";
+        b.Bind(sql, scope.patient_ids[0]);
+        sql += " AND d.type = ";
+        b.Bind(sql, q.type);
+        sql += " AND r.seq = d.res";
+        break;
+      case Drive::kReference: {
+        const fhir::SearchCondition& c = q.conditions[driver_cond];
+        sql += " FROM idx_reference d CROSS JOIN resource r WHERE d.type = ";
+        b.Bind(sql, q.type);
+        sql += " AND d.param = ";
+        b.Bind(sql, c.name);
+        sql += " AND d.target_id = ";
+        b.Bind(sql, c.values[0].ref_id);
+        sql += " AND d.target_type = ";
+        b.Bind(sql, c.values[0].ref_type);
+        sql += " AND r.seq = d.res";
+        break;
+      }
+      case Drive::kResource:
+        sql += " FROM resource r WHERE r.type = ";
+        b.Bind(sql, q.type);
+        break;
+    }
     sql += " AND r.deleted = 0";
-    for (const fhir::SearchCondition& c : q.conditions) {
+    for (size_t i = 0; i < q.conditions.size(); ++i) {
+      if (static_cast<int>(i) == driver_cond) {
+        continue;
+      }
       sql += " AND ";
-      RETURN_IF_ERROR(b.Condition(c, q.type, "r", scope, sql));
+      RETURN_IF_ERROR(b.Condition(q.conditions[i], q.type, "r", scope, sql,
+                                  static_cast<int>(i) != uncorrelated_cond));
     }
     for (const auto& g : scope.granular) {
       if (g.type != q.type) {
@@ -523,52 +621,176 @@ StatusOr<SearchPage> SqliteStore::Search(const fhir::SearchQuery& q,
         sql += "1=1";
         for (const fhir::SearchCondition& c : g.alternatives[i]) {
           sql += " AND ";
-          RETURN_IF_ERROR(b.Condition(c, q.type, "r", scope, sql));
+          RETURN_IF_ERROR(b.Condition(c, q.type, "r", scope, sql, true));
         }
         sql += ")";
       }
       sql += ")";
     }
-    sql += " AND ";
-    b.Scope(scope, q.type, "r", sql);
+    if (drive != Drive::kCompartment) {
+      sql += " AND ";
+      // Correlated unless the scope itself is the narrowest driver available.
+      b.Scope(scope, q.type, "r", sql, !(drive == Drive::kResource && !has_id));
+    }
     return Status::Ok();
   };
 
+  const bool backward = q.cursor.active && q.cursor.backward;
   if (q.summary != fhir::SummaryMode::kCount) {
     sql::SqlBuilder b(sql::Dialect::kSqlite);
-    std::string sql = std::string("SELECT ") + kColumns;
-    RETURN_IF_ERROR(build_where(b, sql));
-    if (q.sort.empty()) {
-      if (q.after_seq >= 0) {
-        sql += " AND r.seq > ";
+    std::string sql;
+    const size_t nkeys = q.sort.size();
+    if (nkeys == 0) {
+      sql = std::string("SELECT ") + kColumns;
+      RETURN_IF_ERROR(build_where(b, sql));
+      if (q.cursor.active) {
+        sql += " AND " + seqcol + (backward ? " < " : " > ");
+        b.Bind(sql, q.cursor.seq);
+      } else if (q.after_seq >= 0) {
+        sql += " AND " + seqcol + " > ";
         b.Bind(sql, q.after_seq);
       }
-      sql += " ORDER BY r.seq LIMIT ";
-      b.Bind(sql, static_cast<int64_t>(q.count + 1));
+      sql += " ORDER BY " + seqcol + (backward ? " DESC" : " ASC");
     } else {
-      sql += " ORDER BY ";
-      for (const fhir::SortKey& k : q.sort) {
-        b.SortExpr(k, "r", sql);
+      // Keyset over (sort values..., seq). A missing value sorts last in both directions.
+      sql = std::string("SELECT * FROM (SELECT ") + kColumns;
+      for (size_t i = 0; i < nkeys; ++i) {
         sql += ", ";
+        b.SortValueExpr(q.sort[i], "r", sql);
+        sql += " AS k" + std::to_string(i);
       }
-      sql += "r.seq LIMIT ";
-      b.Bind(sql, static_cast<int64_t>(q.count + 1));
+      RETURN_IF_ERROR(build_where(b, sql));
+      sql += ") WHERE 1=1";
+      if (q.cursor.active) {
+        if (q.cursor.values.size() != nkeys) {
+          return InvalidArgumentError("paging cursor does not match _sort");
+        }
+        auto key = [](size_t i) { return "k" + std::to_string(i); };
+        // after(i): the row comes after the cursor on key i alone (in the page direction).
+        auto after = [&](size_t i, std::string& out) {
+          const fhir::SortValue& v = q.cursor.values[i];
+          bool desc = q.sort[i].descending;
+          if (!backward) {
+            if (v.kind == fhir::SortValue::Kind::kNull) {
+              out += "0";
+              return;
+            }
+            out += "(" + key(i) + (desc ? " < " : " > ");
+            b.BindSortValue(out, v);
+            out += " OR " + key(i) + " IS NULL)";
+          } else {
+            if (v.kind == fhir::SortValue::Kind::kNull) {
+              out += key(i) + " IS NOT NULL";
+              return;
+            }
+            out += "(" + key(i) + (desc ? " > " : " < ");
+            b.BindSortValue(out, v);
+            out += ")";
+          }
+        };
+        auto equal = [&](size_t i, std::string& out) {
+          const fhir::SortValue& v = q.cursor.values[i];
+          if (v.kind == fhir::SortValue::Kind::kNull) {
+            out += key(i) + " IS NULL";
+            return;
+          }
+          out += key(i) + " = ";
+          b.BindSortValue(out, v);
+        };
+        sql += " AND (";
+        for (size_t i = 0; i <= nkeys; ++i) {
+          sql += i > 0 ? " OR (" : "(";
+          for (size_t j = 0; j < i; ++j) {
+            equal(j, sql);
+            sql += " AND ";
+          }
+          if (i < nkeys) {
+            after(i, sql);
+          } else {
+            sql += std::string("seq") + (backward ? " < " : " > ");
+            b.Bind(sql, q.cursor.seq);
+          }
+          sql += ")";
+        }
+        sql += ")";
+      }
+      sql += " ORDER BY ";
+      for (size_t i = 0; i < nkeys; ++i) {
+        bool desc = q.sort[i].descending != backward;
+        sql += "k" + std::to_string(i) + " IS NULL" + (backward ? " DESC, " : ", ");
+        sql += "k" + std::to_string(i) + (desc ? " DESC, " : " ASC, ");
+      }
+      sql += backward ? "seq DESC" : "seq ASC";
+    }
+    sql += " LIMIT ";
+    b.Bind(sql, static_cast<int64_t>(q.count + 1));
+    if (q.offset > 0 && !q.cursor.active) {
       sql += " OFFSET ";
       b.Bind(sql, static_cast<int64_t>(q.offset));
     }
-    RETURN_IF_ERROR(RunQuery(conn, sql, b.params(), page.matches));
-    if (static_cast<int>(page.matches.size()) > q.count) {
-      page.has_more = true;
+    ASSIGN_OR_RETURN(Statement * st, conn.Cached(sql));
+    BindAll(*st, b.params());
+    std::vector<std::vector<fhir::SortValue>> keys;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) {
+        break;
+      }
+      page.matches.push_back(RowToResource(*st));
+      std::vector<fhir::SortValue> k;
+      for (size_t i = 0; i < nkeys; ++i) {
+        fhir::SortValue v;
+        int col = 7 + static_cast<int>(i);
+        if (!st->IsNull(col)) {
+          v.kind = sql::SqlBuilder::SortValueKind(q.sort[i]);
+          if (v.kind == fhir::SortValue::Kind::kInt) {
+            v.integer = st->Int(col);
+          } else if (v.kind == fhir::SortValue::Kind::kReal) {
+            v.real = st->Double(col);
+          } else {
+            v.text = std::string(st->Text(col));
+          }
+        }
+        k.push_back(std::move(v));
+      }
+      keys.push_back(std::move(k));
+    }
+    st->Reset();
+    bool more = static_cast<int>(page.matches.size()) > q.count;
+    if (more) {
       page.matches.resize(q.count);
+      keys.resize(q.count);
+    }
+    if (backward) {
+      std::reverse(page.matches.begin(), page.matches.end());
+      std::reverse(keys.begin(), keys.end());
+      page.has_before = more;
+      page.has_more = true;
+    } else {
+      page.has_more = more;
+      page.has_before = q.cursor.active || q.after_seq >= 0 || q.offset > 0;
     }
     if (!page.matches.empty()) {
+      page.first_seq = page.matches.front().seq;
       page.last_seq = page.matches.back().seq;
+      page.first_key = keys.front();
+      page.last_key = keys.back();
     }
   }
   if (q.total != fhir::TotalMode::kNone || q.summary == fhir::SummaryMode::kCount) {
+    constexpr int64_t kEstimateCap = 10000;
     sql::SqlBuilder b(sql::Dialect::kSqlite);
-    std::string sql = "SELECT COUNT(*)";
-    RETURN_IF_ERROR(build_where(b, sql));
+    std::string sql;
+    if (q.total == fhir::TotalMode::kEstimate) {
+      sql = "SELECT COUNT(*) FROM (SELECT 1";
+      RETURN_IF_ERROR(build_where(b, sql));
+      sql += " LIMIT ";
+      b.Bind(sql, kEstimateCap);
+      sql += ")";
+    } else {
+      sql = "SELECT COUNT(*)";
+      RETURN_IF_ERROR(build_where(b, sql));
+    }
     ASSIGN_OR_RETURN(Statement * st, conn.Cached(sql));
     BindAll(*st, b.params());
     ASSIGN_OR_RETURN(bool row, st->Step());

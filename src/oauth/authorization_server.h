@@ -1,0 +1,76 @@
+// The SMART App Launch authorization server (standalone patient launch): discovery documents,
+// JWKS, /authorize with login, patient picker and consent, /token (authorization_code and
+// refresh_token), introspection (RFC 7662), revocation (RFC 7009) and userinfo.
+// Takes plain request structs. Thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "src/auth/scopes.h"
+#include "src/base/time.h"
+#include "src/http/message.h"
+#include "src/json/json.h"
+#include "src/oauth/key_manager.h"
+#include "src/store/auth_store.h"
+
+namespace portico::oauth {
+
+struct OAuthOptions {
+  std::string issuer;     // e.g. "https://api.example.com" (no trailing slash)
+  std::string fhir_base;  // issuer + "/fhir": the only accepted `aud`
+  int access_token_seconds = 1800;
+  int code_seconds = 60;
+  int refresh_days = 120;
+  int auth_request_seconds = 900;  // time to finish login and consent
+  int max_failed_logins = 5;       // then the account locks
+  int lockout_seconds = 900;
+  bool secure_cookies = true;      // false only for plain-http loopback development
+};
+
+// Describes a patient for the picker and consent pages ("Ava Smith, born 2015-04-02").
+using PatientLabeler = std::function<std::string(const std::string& patient_id)>;
+
+class AuthorizationServer {
+ public:
+  // REQUIRES: `store`, `keys` and `clock` outlive this object.
+  AuthorizationServer(store::AuthStore& store, KeyManager& keys, OAuthOptions options,
+                      PatientLabeler labeler, const base::Clock& clock);
+
+  // True when this server handles `path` (e.g. "/oauth/token", "/.well-known/...").
+  bool Handles(std::string_view path) const;
+  http::Response Handle(const http::Request& req);
+
+  // The SMART configuration document (also served under the FHIR base).
+  std::string SmartConfiguration() const;
+  // rest.security of the CapabilityStatement with the oauth-uris extension.
+  std::string CapabilitySecurity() const;
+
+ private:
+  http::Response Authorize(const http::Request& req);
+  http::Response Login(const http::Request& req);
+  http::Response Pick(const http::Request& req);
+  http::Response Consent(const http::Request& req);
+  http::Response Token(const http::Request& req);
+  http::Response Introspect(const http::Request& req);
+  http::Response Revoke(const http::Request& req);
+  http::Response UserInfo(const http::Request& req);
+  http::Response Jwks();
+  http::Response OpenIdConfiguration() const;
+
+  struct Issued {
+    json::Value body;
+  };
+  StatusOr<json::Value> IssueTokens(const store::Grant& grant, const std::string& scope,
+                                    const std::string& nonce, const std::string& refresh_token);
+  std::string FhirUserOf(const store::User& user, const std::string& patient_id) const;
+
+  store::AuthStore& store_;
+  KeyManager& keys_;
+  OAuthOptions options_;
+  PatientLabeler labeler_;
+  const base::Clock& clock_;
+};
+
+}  // namespace portico::oauth

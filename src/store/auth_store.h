@@ -1,0 +1,160 @@
+// Storage for the authorization server: registered clients, member accounts and whom they may act
+// for, authorization requests and codes, grants (with their refresh tokens), signing keys, login
+// sessions and the audit trail. Secrets never reach the store in clear: callers pass hashes.
+// Thread-safe. Implementations: store/sqlite (SqliteAuthStore).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/base/status.h"
+#include "src/base/time.h"
+
+namespace portico::store {
+
+enum class ClientType { kConfidentialSymmetric, kConfidentialAsymmetric, kPublic };
+
+struct Client {
+  std::string client_id;
+  std::string name;
+  ClientType type = ClientType::kConfidentialSymmetric;
+  std::string secret_hash;  // keyed hash of the client secret (symmetric clients)
+  std::string jwks_url;     // asymmetric clients: where their keys are
+  std::string jwks_json;    // asymmetric clients: their keys inline
+  std::vector<std::string> redirect_uris;
+  std::string scope;  // scopes the client may ask for ("" = any)
+  bool active = true;
+  base::Millis created_at = 0;
+};
+
+struct User {
+  std::string username;
+  std::string password_hash;   // Argon2id PHC string
+  std::string patient_id;      // the member's own record ("" for a pure delegate)
+  std::string fhir_user;       // e.g. "RelatedPerson/x" for a delegate ("" = Patient/<patient_id>)
+  std::vector<std::string> represents;  // members this user may act for
+  int failed_logins = 0;
+  base::Millis locked_until = 0;
+  base::Millis created_at = 0;
+};
+
+// An authorization request between /authorize and the code, kept server-side.
+struct AuthRequest {
+  std::string id_hash;        // SHA-256 of the transaction id in the pages' URLs
+  std::string session_hash;   // SHA-256 of the browser session cookie that started it
+  std::string csrf_token;     // expected in every form post of this transaction
+  std::string client_id;
+  std::string redirect_uri;
+  std::string scope;          // as requested
+  std::string state;
+  std::string nonce;
+  std::string code_challenge;
+  std::string code_challenge_method;
+  std::string username;       // set after login
+  std::string patient_id;     // set after login (self) or the picker (delegate)
+  base::Millis expires_at = 0;
+};
+
+struct AuthCode {
+  std::string code_hash;  // SHA-256 of the code
+  std::string client_id;
+  std::string redirect_uri;
+  std::string scope;      // as granted
+  std::string username;
+  std::string patient_id;
+  std::string nonce;
+  std::string code_challenge;
+  std::string code_challenge_method;
+  std::string grant_id;   // the grant this code creates
+  base::Millis expires_at = 0;
+  bool used = false;
+};
+
+struct Grant {
+  std::string grant_id;
+  std::string client_id;
+  std::string username;
+  std::string patient_id;
+  std::string scope;
+  std::string refresh_hash;  // SHA-256 of the current refresh token ("" = none)
+  base::Millis refresh_expires_at = 0;
+  base::Millis created_at = 0;
+  base::Millis last_used_at = 0;
+  bool revoked = false;
+};
+
+struct SigningKeyRecord {
+  std::string kid;
+  std::string private_pem;  // secret: never logged
+  base::Millis created_at = 0;
+  base::Millis retired_at = 0;  // 0 = current; retired keys are still published until expired
+};
+
+struct AuditEvent {
+  base::Millis at = 0;
+  std::string event;      // e.g. "grant.created", "login.failed", "token.refreshed", "fhir.read"
+  std::string client_id;
+  std::string username;
+  std::string patient_id;
+  std::string detail;     // never tokens, secrets or resource bodies
+};
+
+class AuthStore {
+ public:
+  virtual ~AuthStore() = default;
+
+  // Clients.
+  virtual Status PutClient(const Client& client) = 0;  // insert or replace
+  virtual StatusOr<std::optional<Client>> GetClient(const std::string& client_id) = 0;
+  virtual StatusOr<std::vector<Client>> ListClients() = 0;
+  virtual StatusOr<bool> RemoveClient(const std::string& client_id) = 0;
+
+  // Users.
+  virtual Status PutUser(const User& user) = 0;  // insert or replace (with `represents`)
+  virtual StatusOr<std::optional<User>> GetUser(const std::string& username) = 0;
+  virtual StatusOr<std::vector<User>> ListUsers() = 0;
+  virtual StatusOr<bool> RemoveUser(const std::string& username) = 0;
+  // Records a failed login; locks the account until `lock_until` when `lock_until` > 0.
+  virtual Status RecordLoginFailure(const std::string& username, base::Millis lock_until) = 0;
+  virtual Status ResetLoginFailures(const std::string& username) = 0;
+
+  // Authorization requests (pages in progress).
+  virtual Status PutAuthRequest(const AuthRequest& request) = 0;  // insert or replace
+  virtual StatusOr<std::optional<AuthRequest>> GetAuthRequest(const std::string& id_hash) = 0;
+  virtual Status DeleteAuthRequest(const std::string& id_hash) = 0;
+
+  // Codes. TakeCode atomically marks an unused code used and returns it; a code that was already
+  // used comes back with used = true (so the caller can revoke what it issued).
+  virtual Status PutCode(const AuthCode& code) = 0;
+  virtual StatusOr<std::optional<AuthCode>> TakeCode(const std::string& code_hash) = 0;
+
+  // Grants.
+  virtual Status PutGrant(const Grant& grant) = 0;  // insert or replace
+  virtual StatusOr<std::optional<Grant>> GetGrant(const std::string& grant_id) = 0;
+  virtual StatusOr<std::optional<Grant>> FindGrantByRefresh(const std::string& refresh_hash) = 0;
+  // Replaces the refresh token of a live grant only if it still is `old_hash` (rotation without
+  // races). Returns false when it was not.
+  virtual StatusOr<bool> RotateRefresh(const std::string& grant_id, const std::string& old_hash,
+                                       const std::string& new_hash, base::Millis expires_at) = 0;
+  virtual Status RevokeGrant(const std::string& grant_id) = 0;
+  // Revokes every live grant of a user (optionally only those for one patient).
+  virtual Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) = 0;
+  virtual StatusOr<std::vector<Grant>> ListGrants(const std::string& username) = 0;
+  // True when the grant exists and is not revoked (hot path: called on every FHIR request).
+  virtual StatusOr<bool> GrantActive(const std::string& grant_id) = 0;
+  virtual Status TouchGrant(const std::string& grant_id, base::Millis at) = 0;
+
+  // Signing keys, oldest first.
+  virtual StatusOr<std::vector<SigningKeyRecord>> ListSigningKeys() = 0;
+  virtual Status PutSigningKey(const SigningKeyRecord& key) = 0;
+  virtual Status RetireSigningKeys(base::Millis at) = 0;  // marks all current keys retired
+
+  // Audit trail.
+  virtual Status Audit(const AuditEvent& event) = 0;
+  virtual StatusOr<std::vector<AuditEvent>> ListAudit(int limit) = 0;
+};
+
+}  // namespace portico::store
