@@ -512,8 +512,8 @@ class SearchTest(unittest.TestCase):
         self.search(pid, "Observation",
                     "value-quantity=lt100|http://unitsofmeasure.org|kg",
                     mine(lambda r: qty(r, "valueQuantity", lambda v: v < 100, "kg")))
-        self.search(pid, "Observation", "value-quantity=ap50",
-                    mine(lambda r: qty(r, "valueQuantity", lambda v: 45 <= v <= 55)))
+        self.search(pid, "Observation", "value-quantity=ap44",
+                    mine(lambda r: qty(r, "valueQuantity", lambda v: 39.6 <= v <= 48.4)))
         self.search(pid, "Observation", "code-value-concept=72166-2$" +
                     "http://snomed.info/sct|428041000124106",
                     mine(lambda r: has_code(r, ["code"], "72166-2") and has_code(

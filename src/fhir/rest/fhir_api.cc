@@ -158,6 +158,20 @@ std::string BuildCapability(const SearchParamRegistry& registry, const FhirApiOp
       if (const json::Value* i = r.Find("searchRevInclude"); i != nullptr && !i->array().empty()) {
         res.Set("searchRevInclude", *i);
       }
+      if (const json::Value* ops = r.Find("operations"); ops != nullptr && ops->is_array()) {
+        json::Value list = json::Value::MakeArray();
+        for (const json::Value& op : ops->array()) {
+          list.Push(op);
+        }
+        if (doc->Find("systemOperations") != nullptr) {
+          for (const json::Value& op : doc->Find("systemOperations")->array()) {
+            list.Push(op);
+          }
+        }
+        if (!list.array().empty()) {
+          res.Set("operation", std::move(list));
+        }
+      }
       json::Value params = json::Value::MakeArray();
       auto add_param = [&](std::string name, std::string_view type_name, std::string doc_text) {
         json::Value p = json::Value::MakeObject();
@@ -205,6 +219,8 @@ FhirApi::FhirApi(store::ResourceStore& store, std::shared_ptr<const SearchParamR
     }
   }
   capability_ = BuildCapability(*registry_, options_);
+  operations_ = std::make_unique<Operations>(store_, registry_, options_.base_url,
+                                             options_.max_count, options_.paging_secret, clock_);
 }
 
 http::Response FhirApi::Error(int status, std::string_view code, std::string_view diagnostics) {
@@ -272,6 +288,12 @@ http::Response FhirApi::Handle(const http::Request& req, std::string_view path,
   const std::string& type = seg[0];
   if (!registry_->IsResourceType(type)) {
     return Error(404, "not-supported", "Unknown resource type '" + type + "'");
+  }
+  // Operations: [type]/$name and [type]/[id]/$name.
+  if ((seg.size() == 2 && !seg[1].empty() && seg[1][0] == '$') ||
+      (seg.size() == 3 && !seg[2].empty() && seg[2][0] == '$')) {
+    return operations_->Handle(req, type, seg.size() == 3 ? seg[1] : "", seg.back(), pairs,
+                               scope);
   }
   // Search via POST [type]/_search with a form body.
   if (seg.size() == 2 && seg[1] == "_search") {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "src/base/time.h"
+#include "src/fhir/rest/operations.h"
 #include "src/fhir/search/query_parser.h"
 #include "src/fhir/search/registry.h"
 #include "src/http/message.h"
@@ -58,6 +59,7 @@ class FhirApi {
   FhirApiOptions options_;
   const base::Clock& clock_;
   std::string capability_;
+  std::unique_ptr<Operations> operations_;
 };
 
 // Applies _summary / _elements to a stored resource body (adds the SUBSETTED tag).

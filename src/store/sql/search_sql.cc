@@ -316,7 +316,9 @@ Status SqlBuilder::CompositeCondition(const SearchCondition& c, const std::strin
   if (correlated) {
     sql += a[0] + ".res = " + r + ".seq AND ";
   }
-  sql += a[0] + ".type = ";
+  // Correlated: "+" keeps SQLite on the per-resource index (res, ...) instead of scanning the
+  // value index for every candidate row.
+  sql += (correlated ? "+" : "") + a[0] + ".type = ";
   Bind(sql, type);
   sql += " AND " + a[0] + ".param = ";
   Bind(sql, c.name);
@@ -451,7 +453,7 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
     sql += " FROM idx_reference " + x + " JOIN resource " + t + " ON " + t + ".type = " + x +
            ".target_type AND " + t + ".id = " + x + ".target_id WHERE ";
     if (correlated) {
-      sql += x + ".res = " + r + ".seq AND ";
+      sql += x + ".res = " + r + ".seq AND +";
     }
     sql += x + ".type = ";
     Bind(sql, type);
@@ -472,8 +474,9 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
     correlated = true;  // NOT EXISTS never drives a query
   }
   if (correlated) {
+    // "+x.type": use the per-resource index (res), never a scan of the value index per row.
     sql += std::string(negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table + " " + x +
-           " WHERE " + x + ".res = " + r + ".seq AND " + x + ".type = ";
+           " WHERE " + x + ".res = " + r + ".seq AND +" + x + ".type = ";
   } else {
     sql += r + ".seq IN (SELECT " + x + ".res FROM " + table + " " + x + " WHERE " + x +
            ".type = ";
@@ -554,7 +557,7 @@ void SqlBuilder::Scope(const fhir::AccessScope& scope, const std::string& type,
   if (correlated) {
     sql += "EXISTS (SELECT 1 FROM compartment " + c + " WHERE " + c + ".res = " + r +
            ".seq AND ";
-    patient_list(c + ".patient");
+    patient_list("+" + c + ".patient");  // "+": look up by res, not by the patient's rows
     sql += ")";
     return;
   }

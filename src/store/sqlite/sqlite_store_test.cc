@@ -217,5 +217,83 @@ TEST_F(SqliteStoreTest, KeysetPagingIsStable) {
   EXPECT_EQ(seen.size(), 7u);
 }
 
+
+TEST_F(SqliteStoreTest, CompositeComponentsComeFromTheSameElement) {
+  // Blood pressure: systolic 120, diastolic 80 (as components).
+  Put(R"({"resourceType":"Observation","id":"bp","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
+          "component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":120,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+                       {"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":80,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]})");
+  Put(R"({"resourceType":"Observation","id":"hr","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},
+          "valueQuantity":{"value":44,"system":"http://unitsofmeasure.org","code":"/min"},
+          "encounter":{"display":"no reference"},"performer":[{"identifier":{"system":"urn:npi","value":"123"}}]})");
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Search("Observation", {{"component-code-value-quantity", "http://loinc.org|8480-6$gt100"}}),
+            V{"Observation/bp"});
+  // 8462-4 is 80: no match although another component of the same resource is above 100.
+  EXPECT_EQ(Search("Observation", {{"component-code-value-quantity", "8462-4$gt100"}}), V{});
+  EXPECT_EQ(Search("Observation", {{"component-code-value-quantity", "8462-4$lt100|http://unitsofmeasure.org|mm[Hg]"}}),
+            V{"Observation/bp"});
+  EXPECT_EQ(Search("Observation", {{"code-value-quantity", "8867-4$44"}}), V{"Observation/hr"});
+  EXPECT_EQ(Search("Observation", {{"combo-code-value-quantity", "8867-4$gt40,8480-6$gt119"}}),
+            (V{"Observation/bp", "Observation/hr"}));
+  EXPECT_EQ(Search("Observation", {{"code-value-quantity:missing", "true"}}), V{"Observation/bp"});
+  EXPECT_EQ(Search("Observation", {{"performer:identifier", "urn:npi|123"}}), V{"Observation/hr"});
+  EXPECT_EQ(Search("Observation", {{"encounter:missing", "true"}}).size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, SortedKeysetPagingBothWays) {
+  // Dates with ties and a missing value; descending order, pages of 2, forward then backward.
+  const char* dates[] = {"2020-01-01", "2021-06-01", "2020-01-01", "", "2019-03-03", "2021-06-01"};
+  for (int i = 0; i < 6; ++i) {
+    std::string d = dates[i];
+    Put(R"({"resourceType":"Observation","id":"s)" + std::to_string(i) +
+        R"(","status":"final","code":{"text":"x"})" +
+        (d.empty() ? "" : R"(,"effectiveDateTime":")" + d + "\"") + "}");
+  }
+  auto parsed = fhir::ParseSearch(*registry_, "Observation", {{"_sort", "-date"}, {"_count", "2"}},
+                                  fhir::SearchOptions{});
+  ASSERT_TRUE(parsed.ok());
+  fhir::SearchQuery q = std::move(parsed->query);
+  std::vector<std::vector<std::string>> pages;
+  std::vector<store::SearchPage> raw;
+  while (true) {
+    auto r = store_->Search(q, {});
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    std::vector<std::string> ids;
+    for (const auto& m : r->matches) {
+      ids.push_back(m.id);
+    }
+    pages.push_back(ids);
+    raw.push_back(*r);
+    if (!r->has_more) {
+      break;
+    }
+    q.cursor = {true, false, r->last_seq, r->last_key};
+  }
+  using V = std::vector<std::string>;
+  // 2021-06-01 (s1, s5), 2020-01-01 (s0, s2), 2019-03-03 (s4), missing (s3) last.
+  EXPECT_EQ(pages, (std::vector<V>{{"s1", "s5"}, {"s0", "s2"}, {"s4", "s3"}}));
+  // Backward from the last page gives the middle page, then the first.
+  q.cursor = {true, true, raw[2].first_seq, raw[2].first_key};
+  auto back = store_->Search(q, {});
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->matches.size(), 2u);
+  EXPECT_EQ(back->matches[0].id, "s0");
+  EXPECT_EQ(back->matches[1].id, "s2");
+  EXPECT_TRUE(back->has_before);
+  q.cursor = {true, true, back->first_seq, back->first_key};
+  auto first = store_->Search(q, {});
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->matches.size(), 2u);
+  EXPECT_EQ(first->matches[0].id, "s1");
+  EXPECT_FALSE(first->has_before);
+  // A resource added later before the cursor does not shift the next page.
+  Put(R"({"resourceType":"Observation","id":"late","status":"final","code":{"text":"x"},"effectiveDateTime":"2022-01-01"})");
+  q.cursor = {true, false, raw[0].last_seq, raw[0].last_key};
+  auto again = store_->Search(q, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->matches[0].id, "s0");
+}
+
 }  // namespace
 }  // namespace portico::store::sqlite
