@@ -7,14 +7,21 @@ BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev libsqlite3-dev zlib1g-dev libsodium-dev
   libcli11-dev libtomlplusplus-dev
+  libpq-dev  # the PostgreSQL store (libpq 15)
 )
 TEST_PACKAGES=(
   googletest libgtest-dev libgmock-dev python3 curl
+  postgresql-15  # scripts/with-postgres.sh: a throwaway server for the PostgreSQL tests
+  chromium  # tests/browser: headless Chromium driven by playwright-core
 )
 
 packages=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${TEST_PACKAGES[@]}")
+  # tests/browser needs Node.js (>= 20) and npm. Machines may carry them from elsewhere than
+  # Debian (then dpkg knows no "npm"), so ask Debian only for the commands that are absent.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
 missing=()

@@ -7,6 +7,16 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test
 
+# The browser tests' Node packages (playwright-core, fhirclient), exactly as locked. Skipped when
+# node_modules already holds this very lock file.
+lock_sum=$(sha256sum tests/browser/package-lock.json | cut -d' ' -f1)
+stamp=tests/browser/node_modules/.portico-lock-sha256
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_sum" ]]; then
+  echo "=== npm ci: tests/browser"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$stamp"
+fi
+
 export CCACHE_DIR="${CCACHE_DIR:-$PWD/build/.ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-2G}"
 JOBS="${JOBS:-$(nproc)}"
@@ -22,9 +32,13 @@ for preset in "${presets[@]}"; do
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$JOBS"
 done
+# Every test run gets a throwaway PostgreSQL 15 server (scripts/with-postgres.sh sets
+# PORTICO_TEST_PG), so the store conformance suite and the scale-out test run on both backends.
+# PORTICO_REQUIRE_PG=1 (like CI=true) makes a missing server a failure rather than a skip.
+export PORTICO_REQUIRE_PG=1
 for preset in "${presets[@]}"; do
   echo "=== test: $preset"
-  if ! ctest --preset "$preset" -j "$JOBS"; then
+  if ! scripts/with-postgres.sh ctest --preset "$preset" -j "$JOBS"; then
     status=1
   fi
 done

@@ -15,36 +15,79 @@ void Get(const toml::node_view<toml::node>& node, T& out) {
   }
 }
 
+// Integer keys use value_exact<int64_t>(): toml++'s value<int64_t>() converts a float such as
+// 1e20 with an out-of-range cast (undefined behaviour; found by toml_fuzz).
 void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
   Get(t["db"], c.db);
   Get(t["url"], c.db);
   Get(t["listen"], c.listen);
   Get(t["base_url"], c.base_url);
-  if (auto v = t["threads"].value<int64_t>()) {
+  if (auto v = t["threads"].value_exact<int64_t>()) {
     c.threads = static_cast<int>(*v);
   }
   Get(t["access_log"], c.access_log);
-  if (auto v = t["default_count"].value<int64_t>()) {
+  if (auto v = t["default_count"].value_exact<int64_t>()) {
     c.default_count = static_cast<int>(*v);
   }
-  if (auto v = t["max_count"].value<int64_t>()) {
+  if (auto v = t["max_count"].value_exact<int64_t>()) {
     c.max_count = static_cast<int>(*v);
   }
-  if (auto v = t["max_body_bytes"].value<int64_t>()) {
+  if (auto v = t["max_body_bytes"].value_exact<int64_t>()) {
     c.max_body_bytes = *v;
   }
   Get(t["paging_secret"], c.paging_secret);
-  if (auto v = t["access_token_seconds"].value<int64_t>()) {
+  Get(t["read_url"], c.db_read_url);
+  if (auto v = t["pool_size"].value_exact<int64_t>()) {
+    c.db_pool_size = static_cast<int>(*v);
+  }
+  if (auto v = t["connect_timeout_seconds"].value_exact<int64_t>()) {
+    c.db_connect_timeout_seconds = static_cast<int>(*v);
+  }
+  if (auto v = t["acquire_timeout_ms"].value_exact<int64_t>()) {
+    c.db_acquire_timeout_ms = static_cast<int>(*v);
+  }
+  if (auto v = t["statement_timeout_ms"].value_exact<int64_t>()) {
+    c.db_statement_timeout_ms = static_cast<int>(*v);
+  }
+  if (auto v = t["access_token_seconds"].value_exact<int64_t>()) {
     c.access_token_seconds = static_cast<int>(*v);
   }
-  if (auto v = t["code_seconds"].value<int64_t>()) {
+  if (auto v = t["code_seconds"].value_exact<int64_t>()) {
     c.code_seconds = static_cast<int>(*v);
   }
-  if (auto v = t["refresh_days"].value<int64_t>()) {
+  if (auto v = t["refresh_days"].value_exact<int64_t>()) {
     c.refresh_days = static_cast<int>(*v);
   }
-  if (auto v = t["header_timeout_seconds"].value<int64_t>()) {
+  for (const char* key : {"rate_limit_fhir_per_ip", "rate_limit_token_per_ip",
+                          "rate_limit_token_per_client"}) {
+    double* field = std::string_view(key) == "rate_limit_fhir_per_ip" ? &c.rate_limit_fhir_per_ip
+                    : std::string_view(key) == "rate_limit_token_per_ip"
+                        ? &c.rate_limit_token_per_ip
+                        : &c.rate_limit_token_per_client;
+    if (auto v = t[key].value<double>()) {
+      *field = *v;
+    }
+  }
+  if (const toml::array* proxies = t["trusted_proxies"].as_array()) {
+    c.trusted_proxies.clear();
+    for (const auto& p : *proxies) {
+      if (auto s = p.value<std::string>()) {
+        c.trusted_proxies.push_back(*s);
+      }
+    }
+  }
+  if (auto v = t["header_timeout_seconds"].value_exact<int64_t>()) {
     c.header_timeout_seconds = static_cast<int>(*v);
+  }
+}
+
+void ReadConfig(toml::table& tbl, Config& config) {
+  toml::node_view<toml::node> root{tbl};
+  ReadTable(root, config);
+  for (const char* section : {"server", "database", "fhir"}) {
+    if (tbl.contains(section)) {
+      ReadTable(root[section], config);
+    }
   }
 }
 
@@ -58,13 +101,20 @@ Status LoadConfigFile(const std::string& path, Config& config) {
     return InvalidArgumentError("config " + path + ":" + std::to_string(err.source().begin.line) +
                                 ": " + std::string(err.description()));
   }
-  toml::node_view<toml::node> root{tbl};
-  ReadTable(root, config);
-  for (const char* section : {"server", "database", "fhir"}) {
-    if (tbl.contains(section)) {
-      ReadTable(root[section], config);
-    }
+  ReadConfig(tbl, config);
+  return Status::Ok();
+}
+
+Status LoadConfigString(std::string_view text, const std::string& source, Config& config) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse(text, source);
+  } catch (const toml::parse_error& err) {
+    return InvalidArgumentError("config " + source + ":" +
+                                std::to_string(err.source().begin.line) + ": " +
+                                std::string(err.description()));
   }
+  ReadConfig(tbl, config);
   return Status::Ok();
 }
 
@@ -96,11 +146,15 @@ StatusOr<std::string> SqlitePath(const std::string& db) {
     }
     return path;
   }
-  if (base::StartsWith(db, "postgresql://") || base::StartsWith(db, "postgres://")) {
-    return InvalidArgumentError(
-        "PostgreSQL support is not built into this release yet; use --db sqlite:PATH");
+  if (IsPostgresUrl(db)) {
+    return InvalidArgumentError("this command needs --db sqlite:PATH");
   }
-  return InvalidArgumentError("--db must be sqlite:PATH, got '" + db + "'");
+  // Not echoed: a mistyped URL may carry a password.
+  return InvalidArgumentError("--db must be sqlite:PATH or postgresql://USER@HOST:PORT/DB");
+}
+
+bool IsPostgresUrl(const std::string& db) {
+  return base::StartsWith(db, "postgresql://") || base::StartsWith(db, "postgres://");
 }
 
 }  // namespace portico::app

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+#include <string_view>
 
 #include "src/base/status.h"
 
@@ -10,6 +12,13 @@ namespace portico::app {
 
 struct Config {
   std::string db = "sqlite:portico.db";
+  // PostgreSQL only (ignored for sqlite:): an optional read replica for resource reads and
+  // searches, the connection pool size per server (0 = 2 x threads, at least 8) and timeouts.
+  std::string db_read_url;
+  int db_pool_size = 0;
+  int db_connect_timeout_seconds = 5;
+  int db_acquire_timeout_ms = 5000;
+  int db_statement_timeout_ms = 30000;
   std::string listen = "127.0.0.1:8080";
   std::string base_url;  // default: http://<listen>
   int threads = 0;
@@ -22,18 +31,30 @@ struct Config {
   int access_token_seconds = 1800;
   int code_seconds = 60;
   int refresh_days = 120;
+  // Requests per second and burst per client IP (0 = off), and per client on the token endpoint.
+  double rate_limit_fhir_per_ip = 0;
+  double rate_limit_token_per_ip = 0;
+  double rate_limit_token_per_client = 0;
+  // Proxies whose X-Forwarded-For names the real client (exact addresses).
+  std::vector<std::string> trusted_proxies;
   bool verbose = false;
 };
 
 // Reads the keys of a TOML file into `config` (only keys present in the file are set).
 // Keys: db, listen, base_url, threads, access_log, default_count, max_count, max_body_bytes,
-// paging_secret; also accepted inside [server], [database] (as url) and [fhir] tables.
+// paging_secret, read_url, pool_size, connect_timeout_seconds, acquire_timeout_ms,
+// statement_timeout_ms; also accepted inside [server], [database] (db as url) and [fhir] tables.
 Status LoadConfigFile(const std::string& path, Config& config);
+// As LoadConfigFile, for TOML text already in memory; `source` names it in error messages.
+Status LoadConfigString(std::string_view text, const std::string& source, Config& config);
 
 // Splits "host:port" ("[::1]:8080" for IPv6).
 Status ParseListen(const std::string& listen, std::string& host, uint16_t& port);
 
 // "sqlite:PATH" -> PATH. Unsupported schemes are an error that names what is supported.
 StatusOr<std::string> SqlitePath(const std::string& db);
+
+// True for postgresql:// and postgres:// URLs.
+bool IsPostgresUrl(const std::string& db);
 
 }  // namespace portico::app

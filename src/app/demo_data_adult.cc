@@ -411,7 +411,12 @@ void AdultRecord::Medications() {
           gen_.Meta({"http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/"
                      "pdex-medicationdispense"}),
           "status", "completed", "medicationCodeableConcept",
-          Concept(kRxNorm, "197361", "amlodipine 5 MG Oral Tablet", "amlodipine 5 MG Oral Tablet"),
+          // PDex binds the dispensed drug to NDC (required); the RxNorm concept rides along.
+          O("coding",
+            A(Coding("http://hl7.org/fhir/sid/ndc", "0069-1530-68",
+                     "Norvasc 5 MG Oral Tablet (amlodipine)"),
+              Coding(kRxNorm, "197361", "amlodipine 5 MG Oral Tablet")),
+            "text", "amlodipine 5 MG Oral Tablet"),
           "subject", Subject(), "performer",
           A(O("actor", Ref("Organization", kOrgPharmacy, OrganizationName(kOrgPharmacy)))),
           "authorizingPrescription",
@@ -422,8 +427,10 @@ void AdultRecord::Medications() {
           DateTime(handed, 600), "whenHandedOver", DateTime(handed, 660), "dosageInstruction",
           dosage("Take 1 tablet by mouth once daily")));
   }
+  // No IG here profiles MedicationStatement: claim the R4 base definition, as the server's
+  // CapabilityStatement does.
   Add(O("resourceType", "MedicationStatement", "id", "demo-medicationstatement-1-aspirin", "meta",
-        O("lastUpdated", gen_.last_updated), "status", "active", "medicationCodeableConcept",
+        gen_.Meta({"http://hl7.org/fhir/StructureDefinition/MedicationStatement"}), "status", "active", "medicationCodeableConcept",
         Concept(kRxNorm, "243670", "aspirin 81 MG Oral Tablet", "Low-dose aspirin"), "subject",
         Subject(), "context", Ref("Encounter", kOffice), "effectivePeriod",
         Period(Date(YearsBefore(gen_.base_day, 3))), "dateAsserted", DateTime(office_, 560),

@@ -537,7 +537,7 @@ Value BuildEob(const Gen& gen, const Member& m, const EobInput& in, Rng& rng) {
       "insurance", A(O("focal", true, "coverage", Ref("Coverage", m.coverage_id))), "item",
       std::move(items), "total", std::move(totals), "payment",
       O("type",
-        Concept("http://terminology.hl7.org/CodeSystem/ex-paymenttype", "complete", "Complete"),
+        Cat(kC4bbStatus, "paid", "Paid"),
         "date", Date(paid), "amount", Money(total.benefit)));
   return res;
 }

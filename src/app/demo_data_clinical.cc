@@ -22,7 +22,7 @@ struct VitalDef {
 
 constexpr std::array<VitalDef, 12> kVitals = {{
     {"heart-rate", "heartrate", "8867-4", "Heart rate", "beats/minute", "/min"},
-    {"resp-rate", "resprate", "9279-2", "Respiratory rate", "breaths/minute", "/min"},
+    {"resp-rate", "resprate", "9279-1", "Respiratory rate", "breaths/minute", "/min"},
     {"temp", "bodytemp", "8310-5", "Body temperature", "C", "Cel"},
     {"height", "bodyheight", "8302-2", "Body height", "cm", "cm"},
     {"weight", "bodyweight", "29463-7", "Body weight", "kg", "kg"},

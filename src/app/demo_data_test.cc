@@ -274,7 +274,7 @@ TEST_F(DemoDataTest, AdultMemberHasEveryProfiledResourceType) {
   }
   // Vital signs, smoking status and labs (LOINC), note categories and document types.
   for (const char* code :
-       {"85354-9",  "8480-6",  "8462-4",  "8867-4",  "9279-2",  "8310-5", "8302-2",    "29463-7",
+       {"85354-9",  "8480-6",  "8462-4",  "8867-4",  "9279-1",  "8310-5", "8302-2",    "29463-7",
         "39156-5",  "59408-5", "2708-6",  "9843-4",  "72166-2", "4548-4", "LP29684-5", "LP29708-2",
         "LP7839-6", "11488-4", "18842-5", "34117-2", "28570-0", "11506-3"}) {
     EXPECT_NE(all.find(std::string("\"code\":\"") + code + "\""), std::string::npos) << code;

@@ -6,15 +6,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <unordered_map>
 
 #include "src/app/commands.h"
 #include "src/base/strings.h"
+#include "src/fhir/model/profile_checker.h"
 #include "src/fhir/model/validator.h"
 #include "src/fhir/rest/importer.h"
 #include "src/fhir/search/registry.h"
-#include "src/store/sqlite/sqlite_store.h"
+#include "src/app/stores.h"
 
 namespace portico::app {
 
@@ -47,13 +49,26 @@ void Progress(bool tty, int64_t resources, size_t bytes_done, size_t bytes_total
   }
 }
 
+// "LEVEL: FILE: entry N: message" (without the entry part for a whole file).
+void PrintFinding(const char* level, const fhir::ImportError& e) {
+  if (e.entry >= 0) {
+    std::fprintf(stderr, "%s: %s: entry %lld: %s\n", level, e.source.c_str(),
+                 static_cast<long long>(e.entry), e.message.c_str());
+  } else {
+    std::fprintf(stderr, "%s: %s: %s\n", level, e.source.c_str(), e.message.c_str());
+  }
+}
+
 }  // namespace
 
-int RunImport(const Config& config, const std::vector<std::string>& paths, bool validate) {
-  auto db_path = SqlitePath(config.db);
-  if (!db_path.ok()) {
-    std::fprintf(stderr, "portico import: %s\n", db_path.status().message().c_str());
-    return 2;
+int RunImport(const Config& config, const std::vector<std::string>& paths, bool validate,
+              const std::string& profile_check) {
+  if (!IsPostgresUrl(config.db)) {
+    auto db_path = SqlitePath(config.db);
+    if (!db_path.ok()) {
+      std::fprintf(stderr, "portico import: %s\n", db_path.status().message().c_str());
+      return 2;
+    }
   }
   std::vector<fs::path> files;
   bool missing = false;
@@ -76,16 +91,13 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
       missing = true;
     }
   }
-  auto registry = fhir::SearchParamRegistry::LoadBuiltin();
-  if (!registry.ok()) {
-    std::fprintf(stderr, "portico import: %s\n", registry.status().message().c_str());
+  auto stores = OpenStores(config.db, base::SystemClock::Get(), StoreOptionsFrom(config));
+  if (!stores.ok()) {
+    std::fprintf(stderr, "portico import: %s\n", stores.status().message().c_str());
     return 1;
   }
-  auto store = store::sqlite::SqliteStore::Open(*db_path, *registry, base::SystemClock::Get());
-  if (!store.ok()) {
-    std::fprintf(stderr, "portico import: %s\n", store.status().message().c_str());
-    return 1;
-  }
+  std::shared_ptr<const fhir::SearchParamRegistry> registry = (*stores)->registry;
+  store::ResourceStore& resources = *(*stores)->resources;
   fhir::ResourceValidator validator;
   std::shared_ptr<const fhir::ElementModel> model;
   if (validate) {
@@ -103,7 +115,31 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
       return out;
     };
   }
-  fhir::Importer importer(**store, *registry, validator);
+  fhir::Importer importer(resources, registry, validator);
+  // Unresolved-reference candidates: target "Type/id" -> where it is referenced (first few).
+  struct Sites {
+    std::vector<fhir::ReferenceSite> first;
+    int64_t count = 0;
+  };
+  std::map<std::string, Sites> references;
+  if (profile_check != "off") {
+    auto profiles = fhir::ProfileRegistry::LoadBuiltin();
+    if (!profiles.ok()) {
+      std::fprintf(stderr, "portico import: %s\n", profiles.status().message().c_str());
+      return 1;
+    }
+    importer.set_profile_validator(
+        [profiles = *profiles](const json::Value& r) { return fhir::CheckProfiles(*profiles, r); },
+        profile_check == "reject");
+    importer.set_reference_observer([&references](const fhir::ReferenceSite& site) {
+      Sites& s = references[site.target];
+      if (s.first.size() < 3) {
+        s.first.push_back(site);
+      }
+      ++s.count;
+    });
+  }
+  int64_t warning_count = 0;
   // Pass 1: find the last occurrence of every resource in this run, so that earlier ones (in
   // other files or earlier in the same file) are not stored only to be replaced.
   struct KeyHash {
@@ -151,18 +187,21 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
     }
     bool ok = errors.empty() && importer.ImportContent(f.string(), content, counts, errors);
     bytes_done += content.size();
+    std::vector<fhir::ImportError> warnings = importer.TakeWarnings();
+    if (!warnings.empty() && tty) {
+      std::fprintf(stderr, "\r%*s\r", 80, "");
+    }
+    for (const fhir::ImportError& w : warnings) {
+      PrintFinding("warning", w);
+    }
+    warning_count += static_cast<int64_t>(warnings.size());
     if (!ok) {
       ++failed_files;
       if (tty) {
         std::fprintf(stderr, "\r%*s\r", 80, "");
       }
       for (const fhir::ImportError& e : errors) {
-        if (e.entry >= 0) {
-          std::fprintf(stderr, "error: %s: entry %lld: %s\n", e.source.c_str(),
-                       static_cast<long long>(e.entry), e.message.c_str());
-        } else {
-          std::fprintf(stderr, "error: %s: %s\n", e.source.c_str(), e.message.c_str());
-        }
+        PrintFinding("error", e);
       }
       std::fprintf(stderr, "error: %s: not loaded (nothing from this file was stored)\n",
                    f.string().c_str());
@@ -177,6 +216,30 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
     Progress(tty, counts.total(), bytes_done, bytes_total, start, false);
   }
   Progress(tty, counts.total(), bytes_done, bytes_total, start, true);
+  // References of the stored resources must resolve within the store (this run included).
+  int64_t unresolved = 0;
+  for (const auto& [target, sites] : references) {
+    size_t slash = target.find('/');
+    auto found = resources.Read(target.substr(0, slash), target.substr(slash + 1));
+    if (found.ok() && found->has_value() && !(*found)->deleted) {
+      continue;
+    }
+    ++unresolved;
+    for (const fhir::ReferenceSite& site : sites.first) {
+      PrintFinding("warning", {site.source, site.entry,
+                               site.path + ": reference " + target +
+                                   " does not resolve (not in the store nor in this import)"});
+    }
+    if (sites.count > static_cast<int64_t>(sites.first.size())) {
+      std::fprintf(stderr, "warning: %lld more references to %s do not resolve\n",
+                   static_cast<long long>(sites.count - sites.first.size()), target.c_str());
+    }
+    warning_count += sites.count;
+  }
+  if (warning_count > 0) {
+    std::fprintf(stderr, "%lld warnings (%lld unresolved reference targets)\n",
+                 static_cast<long long>(warning_count), static_cast<long long>(unresolved));
+  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stdout,
                "imported %d of %zu files: %lld created, %lld updated, %lld unchanged, %lld "

@@ -14,6 +14,8 @@ constexpr const char* kDescription =
     "Portico: a CMS Patient Access API server (FHIR R4 resource server for CARIN Blue Button, US "
     "Core, PDex and HRex).";
 
+constexpr const char* kDbHelp = "Database: sqlite:PATH or postgresql://USER@HOST:PORT/DB";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -28,7 +30,13 @@ int main(int argc, char** argv) {
   // serve
   CLI::App* serve = app.add_subcommand(
       "serve", "Serve the FHIR API at {base}/fhir (and /healthz, /readyz).");
-  serve->add_option("--db", flags.db, "Database: sqlite:PATH (default sqlite:portico.db)");
+  serve->add_option("--db", flags.db,
+                    "Database: sqlite:PATH (default sqlite:portico.db) or "
+                    "postgresql://USER@HOST:PORT/DB");
+  serve->add_option("--db-read-url", flags.db_read_url,
+                    "PostgreSQL read replica for resource reads and searches (optional)");
+  serve->add_option("--db-pool-size", flags.db_pool_size,
+                    "PostgreSQL connections per server (default: 2 x threads, at least 8)");
   serve->add_option("--listen", flags.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   serve->add_option("--base-url", flags.base_url,
                     "Public base URL; the FHIR base is {base-url}/fhir (default http://HOST:PORT)");
@@ -42,17 +50,33 @@ int main(int argc, char** argv) {
   // import
   std::vector<std::string> paths;
   bool no_validate = false;
+  std::string profile_check = "warn";
   CLI::App* import = app.add_subcommand(
       "import",
       "Load FHIR JSON files or directories (recursively): resources, Bundles (collection, "
       "transaction, batch, searchset) and NDJSON. Each file is stored atomically; exit code 0 "
       "only when every file loaded.");
-  import->add_option("--db", flags.db, "Database: sqlite:PATH (default sqlite:portico.db)");
+  import->add_option("--db", flags.db,
+                     "Database: sqlite:PATH (default sqlite:portico.db) or "
+                     "postgresql://USER@HOST:PORT/DB");
   import->add_option("--config", config_file, "TOML config file (flags win over its values)");
   import->add_flag("--no-validate", no_validate,
                    "Skip the structural R4 validation of each resource");
+  import->add_option("--profile-check", profile_check,
+                     "Profile conformance (meta.profile, required elements, codes, bindings) and "
+                     "reference checks: warn (default: store and print warnings), reject (a "
+                     "resource with a profile error fails its file) or off")
+      ->check(CLI::IsMember({"warn", "reject", "off"}));
   import->add_flag("--verbose", flags.verbose, "Print a line for each file once it is stored");
   import->add_option("paths", paths, "Files or directories to load")->required();
+
+  // migrate
+  CLI::App* migrate = app.add_subcommand(
+      "migrate", "Bring the database schema to this release (forward-only; safe to run while "
+                 "other nodes start).");
+  migrate->add_option("--db", flags.db,
+                      "Database: sqlite:PATH or postgresql://USER@HOST:PORT/DB");
+  migrate->add_option("--config", config_file, "TOML config file (flags win over its values)");
 
   // generate
   int members = 3;
@@ -73,7 +97,7 @@ int main(int argc, char** argv) {
       "add",
       "Register an app. Without --secret-stdin, --public, --jwks-url or --jwks-file a client "
       "secret is generated and printed once.");
-  client_add->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  client_add->add_option("--db", admin_db, kDbHelp)->required();
   client_add->add_option("--client-id", client_opts.client_id, "The client_id")->required();
   client_add->add_option("--redirect-uri", client_opts.redirect_uris,
                          "A registered redirect URI (repeat for several)")
@@ -90,11 +114,11 @@ int main(int argc, char** argv) {
   client_add->add_option("--scope", client_opts.scope,
                          "Space-separated scopes the client may ask for (default: any)");
   CLI::App* client_list = client->add_subcommand("list", "List registered apps.");
-  client_list->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  client_list->add_option("--db", admin_db, kDbHelp)->required();
   std::string remove_id;
   CLI::App* client_remove = client->add_subcommand(
       "remove", "Remove an app; every grant it holds is revoked at once.");
-  client_remove->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  client_remove->add_option("--db", admin_db, kDbHelp)->required();
   client_remove->add_option("--client-id", remove_id, "The client_id")->required();
 
   // user add|list|remove|set-password
@@ -104,7 +128,7 @@ int main(int argc, char** argv) {
   CLI::App* user_add = user->add_subcommand(
       "add", "Create or replace an account. Members named by --represents are those this person "
              "may act for as a delegate (parent, guardian, representative).");
-  user_add->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  user_add->add_option("--db", admin_db, kDbHelp)->required();
   user_add->add_option("--username", user_opts.username, "Login name")->required();
   user_add->add_flag("--password-stdin", user_opts.password_stdin,
                      "Read the password from standard input")
@@ -116,16 +140,16 @@ int main(int argc, char** argv) {
                        "The person's own FHIR resource, e.g. RelatedPerson/123 (default: "
                        "Patient/<--patient>)");
   CLI::App* user_list = user->add_subcommand("list", "List accounts.");
-  user_list->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  user_list->add_option("--db", admin_db, kDbHelp)->required();
   std::string remove_user;
   CLI::App* user_remove = user->add_subcommand(
       "remove", "Remove an account; its grants are revoked at once.");
-  user_remove->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  user_remove->add_option("--db", admin_db, kDbHelp)->required();
   user_remove->add_option("--username", remove_user, "Login name")->required();
   portico::app::UserAddOptions pw_opts;
   CLI::App* user_pw = user->add_subcommand(
       "set-password", "Set a new password (read from standard input) and unlock the account.");
-  user_pw->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  user_pw->add_option("--db", admin_db, kDbHelp)->required();
   user_pw->add_option("--username", pw_opts.username, "Login name")->required();
   user_pw->add_flag("--password-stdin", pw_opts.password_stdin,
                     "Read the password from standard input")
@@ -137,7 +161,7 @@ int main(int argc, char** argv) {
   CLI::App* keys_rotate = keys->add_subcommand(
       "rotate", "Start signing with a new key; old keys stay published until their tokens "
                 "expire.");
-  keys_rotate->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  keys_rotate->add_option("--db", admin_db, kDbHelp)->required();
 
   // token
   std::string token_base;
@@ -146,7 +170,7 @@ int main(int argc, char** argv) {
   CLI::App* token = app.add_subcommand(
       "token", "Mint a read-only operator access token (system/ scopes, no patient) for "
                "support and testing. Every use is audited.");
-  token->add_option("--db", admin_db, "Database: sqlite:PATH")->required();
+  token->add_option("--db", admin_db, kDbHelp)->required();
   token->add_option("--base-url", token_base, "The server's public base URL (its issuer)")
       ->required();
   token->add_option("--scope", token_scope, "system/ scopes (default system/*.read)");
@@ -193,7 +217,10 @@ int main(int argc, char** argv) {
   if (keys_rotate->parsed()) {
     return portico::app::RunKeysRotate(admin_db);
   }
-  CLI::App* active = serve->parsed() ? serve : (import->parsed() ? import : generate);
+  CLI::App* active = serve->parsed()     ? serve
+                     : import->parsed()  ? import
+                     : migrate->parsed() ? migrate
+                                         : generate;
   auto given = [&](const char* name) {
     CLI::Option* o = active->get_option_no_throw(name);
     return o != nullptr && o->count() > 0;
@@ -216,6 +243,12 @@ int main(int argc, char** argv) {
   if (given("--max-count")) {
     config.max_count = flags.max_count;
   }
+  if (given("--db-read-url")) {
+    config.db_read_url = flags.db_read_url;
+  }
+  if (given("--db-pool-size")) {
+    config.db_pool_size = flags.db_pool_size;
+  }
   if (given("--verbose")) {
     config.verbose = flags.verbose;
   }
@@ -224,7 +257,10 @@ int main(int argc, char** argv) {
     return portico::app::RunServe(config);
   }
   if (import->parsed()) {
-    return portico::app::RunImport(config, paths, !no_validate);
+    return portico::app::RunImport(config, paths, !no_validate, profile_check);
+  }
+  if (migrate->parsed()) {
+    return portico::app::RunMigrate(config);
   }
   return portico::app::RunGenerate(members, seed, out);
 }

@@ -1,14 +1,24 @@
 // Composition root of `portico serve`: the only place that picks implementations.
+#include <chrono>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
+#include "src/app/audit_sink.h"
 #include "src/app/commands.h"
 #include "src/app/stores.h"
+#include "src/auth/scopes.h"
 #include "src/authz/authorizer.h"
 #include "src/authz/token_verifier.h"
 #include "src/base/strings.h"
 #include "src/fhir/model/outcome.h"
 #include "src/fhir/rest/fhir_api.h"
 #include "src/fhir/search/registry.h"
+#include "src/http/client.h"
+#include "src/http/metrics.h"
+#include "src/http/rate_limiter.h"
 #include "src/http/server.h"
 #include "src/oauth/authorization_server.h"
 #include "src/oauth/key_manager.h"
@@ -25,10 +35,21 @@ http::Response PlainJson(int status, std::string body) {
   return r;
 }
 
+// RFC 6750 section 3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E, so that it
+// fits in a quoted-string without escapes. Other characters become an apostrophe.
+std::string AuthParamText(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u > 0x7e || c == '"' || c == '\\' ? '\'' : c);
+  }
+  return out;
+}
+
 http::Response Unauthorized(const std::string& reason) {
   http::Response r = fhir::FhirApi::Error(401, "login", reason);
   r.SetHeader("WWW-Authenticate", "Bearer realm=\"portico\", error=\"invalid_token\", "
-                                  "error_description=\"" + reason + "\"");
+                                  "error_description=\"" + AuthParamText(reason) + "\"");
   return r;
 }
 
@@ -45,15 +66,17 @@ void AddCors(const http::Request& req, http::Response& r) {
   }
 }
 
-// What a FHIR request does, for authorization.
+// What a FHIR request does, for authorization. Classify() and FhirApi::Handle() split the same
+// (percent-decoded) path the same way, so the type and id checked here are the ones served.
 struct FhirTarget {
   std::string type;
   std::string id;
-  bool search = false;  // search or type/system history
-  bool known = false;   // a path this API serves
+  bool search = false;          // type search (GET or POST _search) or type history
+  bool system_history = false;  // GET [base]/_history
+  bool known = false;           // a path this API serves
 };
 
-FhirTarget Classify(const http::Request& req, std::string_view path) {
+FhirTarget Classify(std::string_view path) {
   FhirTarget t;
   std::vector<std::string> seg;
   for (std::string_view s : base::Split(path, '/')) {
@@ -64,6 +87,11 @@ FhirTarget Classify(const http::Request& req, std::string_view path) {
   if (seg.empty()) {
     return t;
   }
+  if (seg.size() == 1 && seg[0] == "_history") {
+    t.system_history = true;
+    t.known = true;
+    return t;
+  }
   t.type = seg[0];
   if (seg.size() == 1 || (seg.size() == 2 && (seg[1] == "_search" || seg[1] == "_history"))) {
     t.search = true;
@@ -72,8 +100,16 @@ FhirTarget Classify(const http::Request& req, std::string_view path) {
   }
   t.id = seg[1];
   t.known = true;
-  (void)req;
   return t;
+}
+
+// The token holder's own fhirUser resource (e.g. a delegate's RelatedPerson, which is not in the
+// chosen member's compartment) is readable when the token carries the `fhirUser` scope
+// ("permission to retrieve information about the current logged-in user").
+bool IsOwnFhirUserRead(const http::Request& req, const authz::Principal& p,
+                       const FhirTarget& t) {
+  return !t.search && !t.system_history && req.method == "GET" && !p.fhir_user.empty() &&
+         p.scopes.Has("fhirUser") && p.fhir_user == t.type + "/" + t.id;
 }
 
 }  // namespace
@@ -86,16 +122,27 @@ int RunServe(const Config& config) {
     return 2;
   }
   const base::Clock& clock = base::SystemClock::Get();
-  auto stores = OpenStores(config.db, clock);
+  auto stores = OpenStores(config.db, clock, StoreOptionsFrom(config));
   if (!stores.ok()) {
     std::fprintf(stderr, "portico: %s\n", stores.status().message().c_str());
     return 1;
   }
   Stores& st = **stores;
   oauth::KeyManager keys(*st.auth, clock);
-  if (Status s = keys.Init(); !s.ok()) {
-    std::fprintf(stderr, "portico: signing keys: %s\n", s.message().c_str());
-    return 1;
+  // A database that is briefly unavailable at start (PostgreSQL restarting) is waited for.
+  for (int attempt = 0;; ++attempt) {
+    Status s = keys.Init();
+    if (s.ok()) {
+      break;
+    }
+    if (s.code() != StatusCode::kUnavailable) {
+      std::fprintf(stderr, "portico: signing keys: %s\n", s.message().c_str());
+      return 1;
+    }
+    if (attempt % 10 == 0) {
+      std::fprintf(stderr, "portico: waiting for the database: %s\n", s.message().c_str());
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 
   http::ServerOptions so;
@@ -114,6 +161,7 @@ int RunServe(const Config& config) {
   std::string base_url = config.base_url;
   std::string fhir_base;
   const fhir::SearchParamRegistry& registry = *st.registry;
+  AuditSink audit(*st.auth);
 
   auto handle_fhir = [&](const http::Request& req, std::string_view path) -> http::Response {
     if (path == "/metadata") {
@@ -132,28 +180,49 @@ int RunServe(const Config& config) {
       }
       return Unauthorized(principal.status().message());
     }
-    FhirTarget target = Classify(req, path);
+    FhirTarget target = Classify(path);
+    if (target.system_history) {
+      // History across every patient: only for tokens without a patient and a system/* scope.
+      if (principal->patient.empty() &&
+          auth::ConstraintsFor(principal->scopes, auth::Context::kSystem, "*",
+                               auth::Interaction::kSearch)
+              .unconstrained) {
+        return api->Handle(req, path, fhir::AccessScope{});
+      }
+      return Forbidden("insufficient_scope: system history needs a system/*.s scope and is not "
+                       "available with a patient-scoped token");
+    }
     if (!target.known || !registry.IsResourceType(target.type)) {
       // Unknown paths and types: the API's own 404/405 answers reveal nothing about data.
       fhir::AccessScope none;
       none.unrestricted = false;
       return api->Handle(req, path, none);
     }
-    // The token holder's own fhirUser resource (e.g. a delegate's RelatedPerson) is readable.
-    if (!target.search && !principal->fhir_user.empty() &&
-        principal->fhir_user == target.type + "/" + target.id && req.method == "GET") {
-      return api->Handle(req, path, fhir::AccessScope{});
+    // Every access to member data is recorded: who, which app, which patient, what, outcome.
+    auto audited = [&](http::Response r) {
+      std::string what = std::string(target.search ? "search " : "read ") + target.type;
+      if (!target.id.empty() && target.id[0] == '$') {
+        what = "operation " + target.type + "/" + target.id;
+      }
+      audit.Record({clock.NowMillis(), "fhir.access", principal->client_id, principal->subject,
+                    principal->patient, what + " status=" + std::to_string(r.status)});
+      return r;
+    };
+    if (IsOwnFhirUserRead(req, *principal, target)) {
+      return audited(api->Handle(req, path, fhir::AccessScope{}));
     }
     auto scope = authz::Authorize(*principal, target.type,
                                   target.search ? authz::Access::kSearch : authz::Access::kRead,
                                   registry, fhir_base);
     if (!scope.ok()) {
-      return Forbidden(scope.status().message());
+      return audited(Forbidden(scope.status().message()));
     }
-    return api->Handle(req, path, *scope);
+    return audited(api->Handle(req, path, *scope));
   };
 
-  auto handler = [&](const http::Request& req) -> http::Response {
+  http::RequestMetrics metrics;
+  std::atomic<int64_t> in_flight{0};
+  auto route = [&](const http::Request& req) -> http::Response {
     const std::string& p = req.path;
     if (req.method == "OPTIONS") {
       http::Response r;
@@ -173,9 +242,13 @@ int RunServe(const Config& config) {
     } else if (p == "/healthz") {
       r = PlainJson(200, "{\"status\":\"ok\"}");
     } else if (p == "/readyz") {
-      auto counts = st.resources->CountByType();
-      r = counts.ok() ? PlainJson(200, "{\"status\":\"ready\"}")
-                      : PlainJson(503, "{\"status\":\"database unavailable\"}");
+      // A primary-key lookup proves the database answers (cheap at any size).
+      auto probe = st.resources->Read("Patient", "readiness-probe");
+      r = probe.ok() ? PlainJson(200, "{\"status\":\"ready\"}")
+                     : PlainJson(503, "{\"status\":\"database unavailable\"}");
+    } else if (p == "/metrics") {
+      r.body = metrics.RenderPrometheus();
+      r.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     } else if (p == "/") {
       r.body = "Portico CMS Patient Access API. FHIR base: " + fhir_base + "\n";
       r.SetHeader("Content-Type", "text/plain; charset=utf-8");
@@ -183,6 +256,66 @@ int RunServe(const Config& config) {
       r = fhir::FhirApi::Error(404, "not-found", "No such endpoint: " + req.path);
     }
     AddCors(req, r);
+    return r;
+  };
+  http::RateLimiter fhir_limiter(config.rate_limit_fhir_per_ip, config.rate_limit_fhir_per_ip * 2);
+  http::RateLimiter token_ip_limiter(config.rate_limit_token_per_ip,
+                                     config.rate_limit_token_per_ip * 2);
+  http::RateLimiter token_client_limiter(config.rate_limit_token_per_client,
+                                         config.rate_limit_token_per_client * 2);
+  // The client's address: the peer, or the last X-Forwarded-For hop when the peer is a
+  // configured proxy (never trusted from anyone else).
+  auto client_ip = [&](const http::Request& req) -> std::string {
+    if (std::find(config.trusted_proxies.begin(), config.trusted_proxies.end(),
+                  req.remote_addr) != config.trusted_proxies.end()) {
+      std::string_view xff = req.Header("x-forwarded-for");
+      if (!xff.empty()) {
+        size_t comma = xff.rfind(',');
+        return std::string(base::Trim(comma == std::string_view::npos ? xff
+                                                                       : xff.substr(comma + 1)));
+      }
+    }
+    return req.remote_addr;
+  };
+  auto throttled = [](int retry_after) {
+    http::Response r = fhir::FhirApi::Error(429, "throttled", "Too many requests; retry later");
+    r.SetHeader("Retry-After", std::to_string(retry_after));
+    return r;
+  };
+  auto limited = [&](const http::Request& req) -> int {
+    int64_t now = clock.NowMillis();
+    const std::string& p = req.path;
+    if (p == "/oauth/token" && (token_ip_limiter.enabled() || token_client_limiter.enabled())) {
+      if (int wait = token_ip_limiter.Take(client_ip(req), now); wait > 0) {
+        return wait;
+      }
+      // Per client: the Basic username or the client_id form field.
+      std::string client;
+      std::string_view authz = req.Header("authorization");
+      if (authz.size() > 6 && base::EqualsIgnoreCase(authz.substr(0, 6), "basic ")) {
+        client = "basic:" + std::string(authz.substr(6, 64));
+      } else if (size_t at = req.body.find("client_id="); at != std::string::npos) {
+        client = req.body.substr(at + 10, std::min<size_t>(64, req.body.find('&', at) - at - 10));
+      }
+      if (!client.empty()) {
+        return token_client_limiter.Take(client, now);
+      }
+      return 0;
+    }
+    if (fhir_limiter.enabled() && base::StartsWith(p, "/fhir")) {
+      return fhir_limiter.Take(client_ip(req), now);
+    }
+    return 0;
+  };
+  auto handler = [&](const http::Request& req) -> http::Response {
+    auto started = std::chrono::steady_clock::now();
+    metrics.SetInFlight(in_flight.fetch_add(1) + 1);
+    int wait = limited(req);
+    http::Response r = wait > 0 ? throttled(wait) : route(req);
+    in_flight.fetch_sub(1);
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics.Record(http::RequestMetrics::Classify(req.method, req.path), r.status, secs);
     return r;
   };
   http::Server server(so, handler);
@@ -208,7 +341,11 @@ int RunServe(const Config& config) {
   oauth::OAuthOptions oo;
   oo.issuer = base_url;
   oo.fhir_base = fhir_base;
-  oo.secure_cookies = base::StartsWith(base_url, "https://");
+  // Cookies are Secure except for plain-http development on loopback.
+  oo.secure_cookies = !(base::StartsWith(base_url, "http://127.") ||
+                        base::StartsWith(base_url, "http://localhost") ||
+                        base::StartsWith(base_url, "http://[::1]"));
+  oo.fetch_url = [](const std::string& url) { return http::HttpGet(url); };
   oo.access_token_seconds = config.access_token_seconds;
   oo.code_seconds = config.code_seconds;
   oo.refresh_days = config.refresh_days;

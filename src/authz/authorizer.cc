@@ -13,22 +13,24 @@ auth::Interaction ToInteraction(Access a) {
   return a == Access::kRead ? auth::Interaction::kRead : auth::Interaction::kSearch;
 }
 
+// What either of two grants allows (e.g. read or search, for included resources).
+auth::AccessConstraints Union(const auth::AccessConstraints& a, const auth::AccessConstraints& b) {
+  auth::AccessConstraints out;
+  out.allowed = a.allowed || b.allowed;
+  out.unconstrained = a.unconstrained || b.unconstrained;
+  if (out.allowed && !out.unconstrained) {
+    out.any_of = a.any_of;
+    out.any_of.insert(out.any_of.end(), b.any_of.begin(), b.any_of.end());
+  }
+  return out;
+}
+
 // Union over the patient/ and user/ contexts: a member's user/ scopes reach no further than the
 // patient context in the token anyway.
 auth::AccessConstraints Constraints(const auth::ScopeSet& scopes, const std::string& type,
                                     auth::Interaction interaction) {
-  auth::AccessConstraints a = auth::ConstraintsFor(scopes, auth::Context::kPatient, type,
-                                                   interaction);
-  auth::AccessConstraints u = auth::ConstraintsFor(scopes, auth::Context::kUser, type,
-                                                   interaction);
-  auth::AccessConstraints out;
-  out.allowed = a.allowed || u.allowed;
-  out.unconstrained = a.unconstrained || u.unconstrained;
-  if (out.allowed && !out.unconstrained) {
-    out.any_of = a.any_of;
-    out.any_of.insert(out.any_of.end(), u.any_of.begin(), u.any_of.end());
-  }
-  return out;
+  return Union(auth::ConstraintsFor(scopes, auth::Context::kPatient, type, interaction),
+               auth::ConstraintsFor(scopes, auth::Context::kUser, type, interaction));
 }
 
 // Adds the granular filter of `type` to `scope`. False when the scope grants nothing usable.
@@ -74,43 +76,41 @@ fhir::AccessScope ScopeForPrincipal(const Principal& principal,
   if (!principal.patient.empty()) {
     scope.patient_ids.push_back(principal.patient);
   }
-  // Types the token may read at all; a wildcard scope allows every type.
-  bool wildcard = false;
-  std::set<std::string> named;
+  // The types the token may see at all (r or s: a search returns whole resources too).
+  bool wildcard = false;              // an unconstrained patient/*.r or .s: every type, unfiltered
+  bool constrained_wildcard = false;  // e.g. patient/*.rs?category=...: each type, filtered
+  std::set<std::string> types;
   for (const auth::ResourceScope& rs : principal.scopes.resources) {
     if (rs.context == auth::Context::kSystem || !(rs.r || rs.s)) {
       continue;
     }
-    if (rs.type == "*") {
+    if (rs.type != "*") {
+      types.insert(rs.type);
+    } else if (rs.constraints.empty()) {
       wildcard = true;
     } else {
-      named.insert(rs.type);
+      constrained_wildcard = true;
     }
   }
-  if (!wildcard) {
-    scope.allowed_types.assign(named.begin(), named.end());
-    if (scope.allowed_types.empty()) {
-      scope.allowed_types.push_back("-");  // nothing at all
-    }
-  }
-  std::set<std::string> types = named;
   if (wildcard) {
-    for (const auth::ResourceScope& rs : principal.scopes.resources) {
-      if (rs.type == "*" && !rs.constraints.empty()) {
-        // A constrained wildcard: apply to every type it can be evaluated on.
-        for (const std::string& t : registry.SearchableTypes()) {
-          types.insert(t);
-        }
-      }
+    return scope;  // allowed_types empty = all types; nothing is constrained
+  }
+  if (constrained_wildcard) {
+    // Only the types the constraint can be evaluated on (AddGranular drops the others).
+    for (const std::string& t : registry.SearchableTypes()) {
+      types.insert(t);
     }
   }
+  // An explicit list, so that a type whose constraints cannot be applied is left out.
   for (const std::string& t : types) {
-    auth::AccessConstraints c = Constraints(principal.scopes, t, auth::Interaction::kRead);
-    if (c.allowed && !AddGranular(c, t, registry, base_url, scope) && !wildcard) {
-      scope.allowed_types.erase(
-          std::remove(scope.allowed_types.begin(), scope.allowed_types.end(), t),
-          scope.allowed_types.end());
+    auth::AccessConstraints c = Union(Constraints(principal.scopes, t, auth::Interaction::kRead),
+                                      Constraints(principal.scopes, t, auth::Interaction::kSearch));
+    if (c.allowed && AddGranular(c, t, registry, base_url, scope)) {
+      scope.allowed_types.push_back(t);
     }
+  }
+  if (scope.allowed_types.empty()) {
+    scope.allowed_types.push_back("-");  // nothing at all
   }
   return scope;
 }
@@ -119,12 +119,16 @@ StatusOr<fhir::AccessScope> Authorize(const Principal& principal, const std::str
                                       Access access, const fhir::SearchParamRegistry& registry,
                                       const std::string& base_url) {
   if (principal.patient.empty()) {
-    // Only system/ scopes (operators and backend services) reach data without a patient.
-    if (auth::Allows(principal.scopes, auth::Context::kSystem, type, ToInteraction(access))) {
-      return fhir::AccessScope{};
+    // Only system/ scopes (operators and backend services) reach data without a patient; their
+    // granular constraints apply like any other.
+    auth::AccessConstraints c =
+        auth::ConstraintsFor(principal.scopes, auth::Context::kSystem, type, ToInteraction(access));
+    fhir::AccessScope scope;  // unrestricted: every patient
+    if (!c.allowed || !AddGranular(c, type, registry, base_url, scope)) {
+      return PermissionDeniedError("insufficient_scope: the token has no patient context and no "
+                                   "usable system scope for " + type);
     }
-    return PermissionDeniedError("insufficient_scope: the token has no patient context and no "
-                                 "system scope for " + type);
+    return scope;
   }
   auth::AccessConstraints c = Constraints(principal.scopes, type, ToInteraction(access));
   if (!c.allowed) {

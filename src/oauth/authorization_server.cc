@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "src/auth/base64url.h"
@@ -169,6 +170,12 @@ std::string TrimSlash(std::string s) {
 auth::ScopeSet FilterScopes(const std::string& requested, const std::string& client_scope) {
   auth::ScopeSet set = auth::ParseScopeString(requested);
   set.invalid.clear();
+  // A member-facing launch never grants system/ scopes (those are for backend services).
+  set.resources.erase(std::remove_if(set.resources.begin(), set.resources.end(),
+                                     [](const auth::ResourceScope& s) {
+                                       return s.context == auth::Context::kSystem;
+                                     }),
+                      set.resources.end());
   if (client_scope.empty()) {
     return set;
   }
@@ -439,10 +446,18 @@ http::Response AuthorizationServer::Authorize(const http::Request& req) {
   if (tx.empty() || !store_.PutAuthRequest(ar).ok()) {
     return RedirectError(redirect_uri, "temporarily_unavailable", "please try again", state);
   }
-  http::Response r = Redirect("/oauth/login?tx=" + tx);
+  http::Response r = Redirect(options_.issuer + "/oauth/login?tx=" + tx);
   if (new_session) {
-    r.SetHeader("Set-Cookie", std::string(kSessionCookie) + "=" + session +
-                                  "; Path=/oauth; HttpOnly; SameSite=Lax" +
+    // The cookie is scoped to the pages under the issuer's own path.
+    std::string path = "/oauth";
+    if (size_t scheme = options_.issuer.find("://"); scheme != std::string::npos) {
+      size_t slash = options_.issuer.find('/', scheme + 3);
+      if (slash != std::string::npos) {
+        path = options_.issuer.substr(slash) + "/oauth";
+      }
+    }
+    r.SetHeader("Set-Cookie", std::string(kSessionCookie) + "=" + session + "; Path=" + path +
+                                  "; HttpOnly; SameSite=Lax" +
                                   (options_.secure_cookies ? "; Secure" : ""));
   }
   return r;
@@ -559,7 +574,8 @@ http::Response AuthorizationServer::Login(const http::Request& req) {
   if (!store_.PutAuthRequest(ar).ok()) {
     return Html(503, ErrorPage("Try again later", "The service is temporarily unavailable."));
   }
-  return Redirect(std::string(candidates.size() == 1 ? "/oauth/consent" : "/oauth/pick") +
+  return Redirect(options_.issuer +
+                  std::string(candidates.size() == 1 ? "/oauth/consent" : "/oauth/pick") +
                   "?tx=" + ctx->tx);
 }
 
@@ -573,7 +589,7 @@ http::Response AuthorizationServer::Pick(const http::Request& req) {
     return Html(400, ErrorPage("Cannot continue", ctx.status().message()));
   }
   if (ctx->request.username.empty()) {
-    return Redirect("/oauth/login?tx=" + ctx->tx);
+    return Redirect(options_.issuer + "/oauth/login?tx=" + ctx->tx);
   }
   auto user = store_.GetUser(ctx->request.username);
   if (!user.ok() || !user->has_value()) {
@@ -604,7 +620,7 @@ http::Response AuthorizationServer::Pick(const http::Request& req) {
   if (!store_.PutAuthRequest(ar).ok()) {
     return Html(503, ErrorPage("Try again later", "The service is temporarily unavailable."));
   }
-  return Redirect("/oauth/consent?tx=" + ctx->tx);
+  return Redirect(options_.issuer + "/oauth/consent?tx=" + ctx->tx);
 }
 
 http::Response AuthorizationServer::Consent(const http::Request& req) {
@@ -618,10 +634,10 @@ http::Response AuthorizationServer::Consent(const http::Request& req) {
   }
   const store::AuthRequest& ar = ctx->request;
   if (ar.username.empty()) {
-    return Redirect("/oauth/login?tx=" + ctx->tx);
+    return Redirect(options_.issuer + "/oauth/login?tx=" + ctx->tx);
   }
   if (ar.patient_id.empty()) {
-    return Redirect("/oauth/pick?tx=" + ctx->tx);
+    return Redirect(options_.issuer + "/oauth/pick?tx=" + ctx->tx);
   }
   auth::ScopeSet requested = auth::ParseScopeString(ar.scope);
   const std::string app = ctx->client.name.empty() ? ctx->client.client_id : ctx->client.name;
@@ -712,9 +728,39 @@ http::Response InvalidClient(bool basic, const std::string& description) {
 
 }  // namespace
 
+// The keys of an asymmetric client: registered inline, or fetched from its jwks_uri (cached for
+// five minutes per client so a key rotation at the client is picked up soon).
+static StatusOr<std::string> ClientJwks(const store::Client& client, const UrlFetcher& fetch,
+                                        const base::Clock& clock) {
+  if (!client.jwks_json.empty()) {
+    return client.jwks_json;
+  }
+  if (client.jwks_url.empty() || !fetch) {
+    return UnauthenticatedError("the client's keys are not available");
+  }
+  static std::mutex mu;
+  static std::map<std::string, std::pair<base::Millis, std::string>> cache;
+  base::Millis now = clock.NowMillis();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(client.client_id + "\n" + client.jwks_url);
+    if (it != cache.end() && now - it->second.first < 300000) {
+      return it->second.second;
+    }
+  }
+  auto body = fetch(client.jwks_url);
+  if (!body.ok()) {
+    return UnauthenticatedError("the client's jwks_uri could not be fetched");
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  cache[client.client_id + "\n" + client.jwks_url] = {now, *body};
+  return *body;
+}
+
 static StatusOr<ClientAuth> AuthenticateClient(store::AuthStore& store, const http::Request& req,
                                                const Params& p, const std::string& token_url,
-                                               const base::Clock& clock, bool& used_basic) {
+                                               const base::Clock& clock, bool& used_basic,
+                                               const UrlFetcher& fetch) {
   std::string id;
   std::string secret;
   std::string_view authz = req.Header("authorization");
@@ -787,10 +833,11 @@ static StatusOr<ClientAuth> AuthenticateClient(store::AuthStore& store, const ht
       if (assertion.empty()) {
         return UnauthenticatedError("this client authenticates with private_key_jwt");
       }
-      if (out.client.jwks_json.empty()) {
-        return UnauthenticatedError("the client's keys are not available");
+      auto jwks_text = ClientJwks(out.client, fetch, clock);
+      if (!jwks_text.ok()) {
+        return jwks_text.status();
       }
-      auto jwks = json::Parse(out.client.jwks_json);
+      auto jwks = json::Parse(*jwks_text);
       if (!jwks.ok()) {
         return UnauthenticatedError("the client's keys are not usable");
       }
@@ -809,6 +856,20 @@ static StatusOr<ClientAuth> AuthenticateClient(store::AuthStore& store, const ht
       auto exp = auth::GetNumericDate(*claims, "exp");
       if (!exp.ok() || !exp->has_value() || **exp > clock.NowMillis() / 1000 + 300) {
         return UnauthenticatedError("client assertion lives too long (max 5 minutes)");
+      }
+      // A client assertion is single use (RFC 7523 section 3): remember its jti until it expires.
+      {
+        static std::mutex seen_mu;
+        static std::map<std::string, int64_t> seen;  // client_id + jti -> exp
+        std::lock_guard<std::mutex> lock(seen_mu);
+        int64_t now_s = clock.NowMillis() / 1000;
+        for (auto it = seen.begin(); it != seen.end();) {
+          it = it->second < now_s - 60 ? seen.erase(it) : std::next(it);
+        }
+        std::string key = id + "\n" + std::string(claims->GetString("jti"));
+        if (!seen.emplace(key, **exp).second) {
+          return UnauthenticatedError("client assertion was already used");
+        }
       }
       return out;
     }
@@ -902,7 +963,7 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
   }
   bool used_basic = false;
   auto ca = AuthenticateClient(store_, req, p, options_.issuer + "/oauth/token", clock_,
-                               used_basic);
+                               used_basic, options_.fetch_url);
   if (!ca.ok()) {
     if (ca.status().code() != StatusCode::kUnauthenticated) {
       return OAuthError(503, "temporarily_unavailable", "please try again");
@@ -1083,7 +1144,7 @@ http::Response AuthorizationServer::Introspect(const http::Request& req) {
   }
   bool used_basic = false;
   auto ca = AuthenticateClient(store_, req, p, options_.issuer + "/oauth/introspect", clock_,
-                               used_basic);
+                               used_basic, options_.fetch_url);
   if (!ca.ok()) {
     // A resource server may also introspect with a valid access token of its own.
     std::string_view authz = req.Header("authorization");
@@ -1154,7 +1215,7 @@ http::Response AuthorizationServer::Revoke(const http::Request& req) {
   }
   bool used_basic = false;
   auto ca = AuthenticateClient(store_, req, p, options_.issuer + "/oauth/revoke", clock_,
-                               used_basic);
+                               used_basic, options_.fetch_url);
   if (!ca.ok()) {
     return InvalidClient(used_basic, ca.status().message());
   }

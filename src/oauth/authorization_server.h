@@ -17,6 +17,10 @@
 
 namespace portico::oauth {
 
+// Fetches a document by URL (a registered client's jwks_uri); injected so the domain code has no
+// network dependency.
+using UrlFetcher = std::function<StatusOr<std::string>(const std::string& url)>;
+
 struct OAuthOptions {
   std::string issuer;     // e.g. "https://api.example.com" (no trailing slash)
   std::string fhir_base;  // issuer + "/fhir": the only accepted `aud`
@@ -27,6 +31,7 @@ struct OAuthOptions {
   int max_failed_logins = 5;       // then the account locks
   int lockout_seconds = 900;
   bool secure_cookies = true;      // false only for plain-http loopback development
+  UrlFetcher fetch_url;            // for clients registered with --jwks-url (may be empty)
 };
 
 // Describes a patient for the picker and consent pages ("Ava Smith, born 2015-04-02").

@@ -154,6 +154,13 @@ class AuthStore {
 
   // Audit trail.
   virtual Status Audit(const AuditEvent& event) = 0;
+  // Records several events; backends override this to write them in one transaction.
+  virtual Status AuditBatch(const std::vector<AuditEvent>& events) {
+    for (const AuditEvent& e : events) {
+      RETURN_IF_ERROR(Audit(e));
+    }
+    return Status::Ok();
+  }
   virtual StatusOr<std::vector<AuditEvent>> ListAudit(int limit) = 0;
 };
 

@@ -160,10 +160,10 @@ export async function walkAuthorization(page, {
   seen.loginTitle = await page.title();
   await page.fill('input[name="username"]', username);
   await page.fill('input[name="password"]', password);
-  await Promise.all([
-    page.waitForURL((u) => !u.pathname.startsWith('/oauth/login')),
-    page.click('button[type="submit"]'),
-  ]);
+  await submit(page, 'button[type="submit"]');
+  if (new URL(page.url()).pathname === '/oauth/login') {
+    throw new Error(`login failed for ${username}:\n` + await page.textContent('body'));
+  }
 
   if (new URL(page.url()).pathname === '/oauth/pick') {
     if (!expectPicker) throw new Error('unexpected patient picker for ' + username);
@@ -171,10 +171,7 @@ export async function walkAuthorization(page, {
       (els) => els.map((e) => e.value));
     seen.pickerText = await page.textContent('body');
     await page.check(`input[name="patient"][value="${patient}"]`);
-    await Promise.all([
-      page.waitForURL((u) => u.pathname === '/oauth/consent'),
-      page.click('button[type="submit"]'),
-    ]);
+    await submit(page, 'button[type="submit"]');
   } else if (expectPicker) {
     throw new Error(`expected the patient picker, got ${page.url()}:\n` +
       await page.textContent('body'));
@@ -193,10 +190,20 @@ export async function walkAuthorization(page, {
   seen.checkedScopes = await page.$$eval('input[name="scope"]:checked',
     (els) => els.map((e) => e.value));
   if (onConsent) await onConsent(page);
-  await Promise.all([
-    page.waitForURL((u) => u.href.startsWith(redirectPrefix)),
-    page.click(`button[name="decision"][value="${decision}"]`),
-  ]);
+  await submit(page, `button[name="decision"][value="${decision}"]`);
   seen.finalUrl = page.url();
+  if (!seen.finalUrl.startsWith(redirectPrefix)) {
+    throw new Error(`expected the redirect to ${redirectPrefix}, got ${seen.finalUrl}:\n` +
+      await page.textContent('body'));
+  }
   return seen;
+}
+
+/** Clicks a submit button and waits for the navigation (and any redirects) it starts. */
+export async function submit(page, selector) {
+  const [response] = await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.click(selector),
+  ]);
+  return response;
 }

@@ -21,7 +21,7 @@ import { chromium } from 'playwright-core';
 
 import {
   CHROMIUM, CHROMIUM_ARGS, PorticoServer, checkPrerequisites, closeServer, jwtClaims, listen,
-  pkcePair, portico, startRedirectTarget, tempDir, walkAuthorization,
+  pkcePair, portico, startRedirectTarget, submit, tempDir, walkAuthorization,
 } from './harness.mjs';
 
 const SCOPE = 'launch/patient openid fhirUser offline_access patient/Patient.read ' +
@@ -341,6 +341,38 @@ describe('Chromium walks the authorization pages', () => {
     assert.equal(query.code, undefined);
   });
 
+  test('Back after Allow cannot replay the consent into a second code', async () => {
+    const { context, page, problems } = await newPage();
+    try {
+      const { challenge } = pkcePair();
+      const state = 'st-replay';
+      await page.goto(authorizeUrl({ state, challenge, nonce: 'n' }));
+      // The browser session cookie that ties the pages to this browser.
+      const cookies = await context.cookies(`${server.root}/oauth/login`);
+      assert.equal(cookies.length, 1, JSON.stringify(cookies));
+      assert.equal(cookies[0].path, '/oauth');
+      assert.equal(cookies[0].httpOnly, true);
+      assert.equal(cookies[0].sameSite, 'Lax');
+      await walkAuthorization(page, {
+        username: 'mia', password: USERS.mia.password, redirectPrefix: target.url,
+      });
+      assert.equal(target.hits.filter((h) => h.query.state === state).length, 1);
+      const resp = await page.goBack();
+      if (await page.$('button[name="decision"][value="allow"]')) {
+        // A cached copy of the form: posting it again must not produce another code.
+        const post = await submit(page, 'button[name="decision"][value="allow"]');
+        assert.equal(post.status(), 400);
+      } else {
+        assert.equal(resp.status(), 400);
+      }
+      assert.match(await page.textContent('body'), /Start again from the app/);
+      assert.equal(target.hits.filter((h) => h.query.state === state).length, 1);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a wrong password keeps the browser on the login page with an error', async () => {
     const { context, page } = await newPage();
     try {
@@ -348,10 +380,7 @@ describe('Chromium walks the authorization pages', () => {
       await page.goto(authorizeUrl({ state: 'st-bad', challenge, nonce: 'n' }));
       await page.fill('input[name="username"]', 'mia');
       await page.fill('input[name="password"]', 'not-the-password');
-      const [resp] = await Promise.all([
-        page.waitForNavigation(),
-        page.click('button[type="submit"]'),
-      ]);
+      const resp = await submit(page, 'button[type="submit"]');
       assert.equal(resp.status(), 401);
       assert.equal(new URL(page.url()).pathname, '/oauth/login');
       assert.ok(await page.isVisible('[role="alert"]'));

@@ -48,14 +48,27 @@ class Response:
         return self.headers.get(name)
 
 
-class Server:
-    """A `portico serve` process on a free port with its own database."""
+def db_arg(db):
+    """The --db value for `db`: a SQLite path, or a full --db value (sqlite:..., postgresql://)."""
+    if db.startswith("sqlite:") or "://" in db:
+        return db
+    return f"sqlite:{db}"
 
-    def __init__(self, db_path, extra_args=(), config=None):
+
+class Server:
+    """A `portico serve` process on a free port with its own database. `db_path` is a SQLite
+    path or a full --db value (e.g. a postgresql:// URL). `listen` picks the address (default a
+    free port); requests go to the address it listens on, even when --base-url names another."""
+
+    def __init__(self, db_path, extra_args=(), config=None, listen="127.0.0.1:0"):
         self.db_path = db_path
-        args = [BIN, "serve", "--db", f"sqlite:{db_path}", "--listen", "127.0.0.1:0"]
+        args = [BIN, "serve", "--db", db_arg(db_path), "--listen", listen]
         if config is not None:
-            cfg = db_path + ".toml"
+            if "://" in db_path:
+                fd, cfg = tempfile.mkstemp(prefix="portico-config-", suffix=".toml")
+                os.close(fd)
+            else:
+                cfg = db_path + ".toml"
             with open(cfg, "w") as f:
                 f.write(config)
             args += ["--config", cfg]
@@ -63,16 +76,20 @@ class Server:
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
         self.base = None
+        listening = None
         for line in self.proc.stdout:
+            if line.startswith("Portico listening on "):
+                listening = line.strip().split(" on ", 1)[1]
             if line.startswith("FHIR base URL: "):
                 self.base = line.strip().split(": ", 1)[1]
                 break
         if self.base is None:
             err = self.proc.stderr.read()
             raise AssertionError(f"server did not start: {err}")
-        self.root = self.base[: -len("/fhir")]
+        self.public_root = self.base[: -len("/fhir")]
+        self.root = f"http://{listening}" if listening else self.public_root
         self.default_token = None
-        parsed = urllib.parse.urlparse(self.base)
+        parsed = urllib.parse.urlparse(self.root)
         self.host, self.port = parsed.hostname, parsed.port
         # Drain output so the pipes never fill.
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
@@ -85,8 +102,8 @@ class Server:
 
     def operator_token(self):
         """Uses a read-only system/*.read operator token for every request without one."""
-        self.default_token = run("token", "--db", f"sqlite:{self.db_path}", "--base-url",
-                                 self.root).stdout.strip()
+        self.default_token = run("token", "--db", db_arg(self.db_path), "--base-url",
+                                 self.public_root).stdout.strip()
         return self.default_token
 
     def request(self, method, path, body=None, headers=None, raw_url=False):
@@ -194,7 +211,7 @@ def jwt_claims(token):
 
 def register_client(db, client_id="app", redirect="http://app.example/cb", secret=None,
                     public=False, extra=()):
-    args = ["client", "add", "--db", f"sqlite:{db}", "--client-id", client_id,
+    args = ["client", "add", "--db", db_arg(db), "--client-id", client_id,
             "--redirect-uri", redirect, "--name", f"{client_id} app", *extra]
     if public:
         args.append("--public")
@@ -206,7 +223,7 @@ def register_client(db, client_id="app", redirect="http://app.example/cb", secre
 
 
 def add_user(db, username, password, patient=None, represents=(), fhir_user=None):
-    args = ["user", "add", "--db", f"sqlite:{db}", "--username", username, "--password-stdin"]
+    args = ["user", "add", "--db", db_arg(db), "--username", username, "--password-stdin"]
     if patient:
         args += ["--patient", patient]
     for r in represents:

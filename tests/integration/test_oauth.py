@@ -371,7 +371,7 @@ class OAuthTest(unittest.TestCase):
                   "code_challenge_method": "S256"}
         status, headers, _ = b.open("POST", "/oauth/authorize", params)
         self.assertEqual(status, 302)
-        self.assertTrue(headers["location"].startswith("/oauth/login?tx="))
+        self.assertTrue(headers["location"].startswith(self.server.root + "/oauth/login?tx="))
 
     def test_user_removal_and_delegation_end(self):
         add_user(self.db, "temp", "temp-password-1", represents=["demo-member-4"],
@@ -445,3 +445,102 @@ class AdminCliTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PrivateKeyJwtTest(unittest.TestCase):
+    """Confidential asymmetric clients authenticate with a signed client assertion."""
+
+    @classmethod
+    def setUpClass(cls):
+        import subprocess
+        cls.dir = tempfile.mkdtemp(prefix="portico-pkjwt-")
+        cls.db = os.path.join(cls.dir, "pk.db")
+        demo = os.path.join(cls.dir, "demo.ndjson")
+        run("generate", "--members", "3", "--out", demo)
+        run("import", "--db", f"sqlite:{cls.db}", demo)
+        cls.key = os.path.join(cls.dir, "client.pem")
+        subprocess.run(["openssl", "genrsa", "-out", cls.key, "2048"], check=True,
+                       capture_output=True)
+        modulus = subprocess.run(["openssl", "rsa", "-in", cls.key, "-noout", "-modulus"],
+                                 check=True, capture_output=True, text=True).stdout
+        n = bytes.fromhex(modulus.strip().split("=", 1)[1])
+        jwks = {"keys": [{"kty": "RSA", "kid": "client-key-1", "alg": "RS384", "use": "sig",
+                          "n": b64url(n), "e": "AQAB"}]}
+        jwks_file = os.path.join(cls.dir, "jwks.json")
+        with open(jwks_file, "w") as f:
+            json.dump(jwks, f)
+        run("client", "add", "--db", f"sqlite:{cls.db}", "--client-id", "asym",
+            "--redirect-uri", REDIRECT, "--jwks-file", jwks_file)
+        add_user(cls.db, "max", "max-password-1", patient="demo-member-3")
+        cls.server = Server(cls.db)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.dir, True)
+
+    def assertion(self, **overrides):
+        import subprocess
+        claims = {"iss": "asym", "sub": "asym", "aud": self.server.root + "/oauth/token",
+                  "exp": int(time.time()) + 120, "jti": base64.b16encode(os.urandom(8)).decode()}
+        claims.update(overrides)
+        header = b64url(json.dumps({"alg": "RS384", "kid": "client-key-1",
+                                    "typ": "JWT"}).encode())
+        body = b64url(json.dumps(claims).encode())
+        sig = subprocess.run(["openssl", "dgst", "-sha384", "-sign", self.key],
+                             input=f"{header}.{body}".encode(), check=True,
+                             capture_output=True).stdout
+        return f"{header}.{body}.{b64url(sig)}"
+
+    def exchange(self, assertion):
+        result, verifier = authorize(self.server, "asym", REDIRECT, SCOPE, "max",
+                                     "max-password-1")
+        self.assertIn("code", result)
+        return token_request(self.server, {
+            "grant_type": "authorization_code", "code": result["code"],
+            "code_verifier": verifier, "redirect_uri": REDIRECT,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion})
+
+    def test_valid_assertion(self):
+        r = self.exchange(self.assertion())
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["patient"], "demo-member-3")
+
+    def test_bad_assertions(self):
+        for bad in [self.assertion(aud="https://elsewhere.example/token"),
+                    self.assertion(exp=int(time.time()) - 600),
+                    self.assertion(exp=int(time.time()) + 3600),
+                    self.assertion(sub="someone-else"),
+                    self.assertion()[:-8] + "AAAAAAAA"]:
+            r = self.exchange(bad)
+            self.assertEqual(r.status, 401, r.body)
+            self.assertEqual(r.json()["error"], "invalid_client")
+        once = self.assertion()
+        self.assertEqual(self.exchange(once).status, 200)
+        replay = self.exchange(once)
+        self.assertEqual(replay.status, 401)
+
+
+class JwksUrlTest(PrivateKeyJwtTest):
+    """The same client, registered with --jwks-url: keys are fetched from the client's server."""
+
+    @classmethod
+    def setUpClass(cls):
+        import functools
+        import http.server
+        import threading
+        super().setUpClass()
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=cls.dir)
+        handler.log_message = lambda *a, **k: None
+        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{cls.httpd.server_address[1]}/jwks.json"
+        run("client", "remove", "--db", f"sqlite:{cls.db}", "--client-id", "asym")
+        run("client", "add", "--db", f"sqlite:{cls.db}", "--client-id", "asym",
+            "--redirect-uri", REDIRECT, "--jwks-url", url)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.httpd.shutdown()
+        super().tearDownClass()

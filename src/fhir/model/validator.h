@@ -34,8 +34,12 @@ namespace portico::fhir {
 // nested resource's type is named with ofType():
 // "Bundle.entry[3].resource.ofType(ExplanationOfBenefit).created".
 struct ValidationIssue {
+  enum class Severity : uint8_t { kError, kWarning };
   std::string path;
   std::string message;
+  // The structural validator reports errors only; the profile checker (profile_checker.h) also
+  // reports warnings (e.g. a meta.profile this server does not know).
+  Severity severity = Severity::kError;
 };
 
 // Primitive datatypes, each with its JSON representation and lexical rules.

@@ -31,6 +31,32 @@ void RewriteReferences(json::Value& v, const std::map<std::string, std::string>&
   }
 }
 
+// Collects the relative "Type/id" references in `v` (at FHIRPath-like `path`) into `out`.
+void CollectReferences(const json::Value& v, const std::string& path,
+                       const SearchParamRegistry& registry,
+                       std::vector<std::pair<std::string, std::string>>& out) {
+  if (v.is_object()) {
+    for (const auto& m : v.object()) {
+      if (m.key == "reference" && m.value.is_string()) {
+        std::string_view ref = m.value.str();
+        std::string type;
+        std::string id;
+        if (!ref.empty() && ref.front() != '#' && ref.find(':') == std::string_view::npos &&
+            SplitReference(ref, type, id) && registry.IsResourceType(type)) {
+          out.emplace_back(path, type + "/" + id);
+        }
+      } else if (m.value.is_array()) {
+        for (size_t i = 0; i < m.value.array().size(); ++i) {
+          CollectReferences(m.value.array()[i], path + "." + m.key + "[" + std::to_string(i) + "]",
+                            registry, out);
+        }
+      } else if (m.value.is_object()) {
+        CollectReferences(m.value, path + "." + m.key, registry, out);
+      }
+    }
+  }
+}
+
 bool LooksLikeNdjson(std::string_view content) {
   size_t nl = content.find('\n');
   if (nl == std::string_view::npos) {
@@ -69,12 +95,37 @@ bool Importer::CheckOne(const std::string& source, int64_t entry, json::Value& r
       return false;
     }
   }
+  if (profile_validator_ && !keys_only_) {
+    std::vector<std::string> rejected;
+    for (ValidationIssue& issue : profile_validator_(resource)) {
+      if (reject_profile_errors_ && issue.severity == ValidationIssue::Severity::kError) {
+        rejected.push_back(issue.path + ": " + issue.message);
+      } else {
+        warnings_.push_back({source, entry, issue.path + ": " + issue.message});
+      }
+    }
+    if (!rejected.empty()) {
+      std::string msg = "does not conform to its profile: " + rejected[0];
+      for (size_t i = 1; i < rejected.size() && i < 5; ++i) {
+        msg += "; " + rejected[i];
+      }
+      if (rejected.size() > 5) {
+        msg += "; and " + std::to_string(rejected.size() - 5) + " more";
+      }
+      errors.push_back({source, entry, msg});
+      return false;
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> references;
+  if (reference_observer_ && !keys_only_) {
+    CollectReferences(resource, *type, *registry_, references);
+  }
   std::string id(resource.GetString("id"));
   if (id.empty()) {
     // A resource without an id: derive one from its content (idempotent re-import).
     id = base::Sha256Hex(json::Serialize(resource)).substr(0, 40);
   }
-  out.push_back({*type, std::move(id), std::move(resource), false, entry});
+  out.push_back({*type, std::move(id), std::move(resource), false, entry, std::move(references)});
   return true;
 }
 
@@ -134,7 +185,8 @@ bool Importer::CollectBundle(const std::string& source, json::Value bundle,
       ok = false;
       continue;
     }
-    std::string_view rtype = res->GetString("resourceType");
+    // A copy: res->Set("id") below may reallocate res's members (found by fhir_json_fuzz).
+    std::string rtype(res->GetString("resourceType"));
     std::string_view full_url = e.GetString("fullUrl");
     if (res->Find("id") == nullptr && !rtype.empty()) {
       std::string id;
@@ -174,7 +226,7 @@ bool Importer::CollectBundle(const std::string& source, json::Value bundle,
         ok = false;
         continue;
       }
-      out.push_back({t, id, json::Value(), true, p.index});
+      out.push_back({t, id, json::Value(), true, p.index, {}});
       continue;
     }
     if (!urn_map.empty()) {
@@ -197,6 +249,7 @@ bool Importer::Apply(const std::string& source, std::vector<Pending>& pending,
     return false;
   }
   ImportCounts local;
+  std::vector<const Pending*> stored;
   int64_t ordinal = -1;
   for (Pending& p : pending) {
     ++ordinal;
@@ -215,6 +268,9 @@ bool Importer::Apply(const std::string& source, std::vector<Pending>& pending,
       }
       ++local.deleted;
       continue;
+    }
+    if (reference_observer_ && !p.references.empty()) {
+      stored.push_back(&p);
     }
     IndexEntries index;
     PreparedResource prepared = PrepareResource(std::move(p.resource), p.type, p.id);
@@ -245,6 +301,11 @@ bool Importer::Apply(const std::string& source, std::vector<Pending>& pending,
   if (!s.ok()) {
     errors.push_back({source, -1, "commit failed: " + s.message()});
     return false;
+  }
+  for (const Pending* p : stored) {
+    for (const auto& [path, target] : p->references) {
+      reference_observer_({source, p->entry, path, target});
+    }
   }
   counts.created += local.created;
   counts.updated += local.updated;
@@ -308,7 +369,10 @@ std::vector<std::string> Importer::Keys(std::string_view content) {
   std::vector<Pending> pending;
   std::vector<ImportError> errors;
   std::vector<std::string> keys;
-  if (!Collect("", content, pending, errors)) {
+  keys_only_ = true;
+  bool collected = Collect("", content, pending, errors);
+  keys_only_ = false;
+  if (!collected) {
     return keys;  // the file will fail as a whole and write nothing
   }
   keys.reserve(pending.size());

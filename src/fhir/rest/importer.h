@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "src/base/status.h"
+#include "src/fhir/model/validator.h"
 #include "src/fhir/search/registry.h"
 #include "src/json/json.h"
 #include "src/store/resource_store.h"
@@ -36,6 +37,17 @@ struct ImportError {
 // Returns problems of one resource (empty = acceptable). Each string is "path: reason".
 using ResourceValidator = std::function<std::vector<std::string>(const json::Value& resource)>;
 
+// Profile findings of one resource (see src/fhir/model/profile_checker.h), with severities.
+using ProfileValidator = std::function<std::vector<ValidationIssue>(const json::Value& resource)>;
+
+// A relative "Type/id" reference found in a stored resource.
+struct ReferenceSite {
+  std::string source;  // file name
+  int64_t entry = -1;  // as in ImportError
+  std::string path;    // of the Reference element, e.g. "Observation.subject"
+  std::string target;  // "Type/id" (any /_history/n suffix dropped)
+};
+
 class Importer {
  public:
   // REQUIRES: `store` outlives the importer.
@@ -59,6 +71,21 @@ class Importer {
     skip_ = std::move(skip);
   }
 
+  // Runs `check` on every resource after the structural validator. With `reject`, a resource with
+  // an error-severity finding fails its file like a validation error; otherwise every finding is
+  // kept as a warning (see TakeWarnings) and the resource is stored.
+  void set_profile_validator(ProfileValidator check, bool reject) {
+    profile_validator_ = std::move(check);
+    reject_profile_errors_ = reject;
+  }
+  // Profile warnings gathered by ImportContent so far (message "path: reason"); clears them.
+  std::vector<ImportError> TakeWarnings() { return std::move(warnings_); }
+  // Called, after a file is committed, for every relative Type/id reference in the resources it
+  // stored (not for superseded ones), so that the caller can check they resolve.
+  void set_reference_observer(std::function<void(const ReferenceSite&)> observer) {
+    reference_observer_ = std::move(observer);
+  }
+
  private:
   struct Pending {
     std::string type;
@@ -66,6 +93,7 @@ class Importer {
     json::Value resource;
     bool is_delete = false;
     int64_t entry = -1;
+    std::vector<std::pair<std::string, std::string>> references;  // (path, Type/id)
   };
   bool CollectBundle(const std::string& source, json::Value bundle, std::vector<Pending>& out,
                      std::vector<ImportError>& errors);
@@ -80,6 +108,11 @@ class Importer {
   std::shared_ptr<const SearchParamRegistry> registry_;
   ResourceValidator validator_;
   std::function<bool(const std::string& key, int64_t ordinal)> skip_;
+  ProfileValidator profile_validator_;
+  bool reject_profile_errors_ = false;
+  bool keys_only_ = false;  // inside Keys(): no profile checks, no warnings
+  std::vector<ImportError> warnings_;
+  std::function<void(const ReferenceSite&)> reference_observer_;
 };
 
 }  // namespace portico::fhir

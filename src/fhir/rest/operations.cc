@@ -7,6 +7,7 @@
 #include "src/base/digest.h"
 #include "src/base/strings.h"
 #include "src/fhir/model/outcome.h"
+#include "src/fhir/model/profile_checker.h"
 #include "src/fhir/model/resource.h"
 #include "src/fhir/model/validator.h"
 #include "src/json/json.h"
@@ -162,7 +163,7 @@ http::Response Operations::Handle(const http::Request& req, const std::string& t
     if (req.method != "POST") {
       return Error(405, "not-supported", "$validate is invoked with POST");
     }
-    return Validate(req, type);
+    return Validate(req, type, query);
   }
   return Error(404, "not-supported",
                "Operation " + name + " is not supported on " + type + (id.empty() ? "" : "/[id]"));
@@ -482,12 +483,16 @@ http::Response Operations::DocRef(const QueryPairs& query, const AccessScope& sc
   return Json(200, std::move(out));
 }
 
-http::Response Operations::Validate(const http::Request& req, const std::string& type) {
+http::Response Operations::Validate(const http::Request& req, const std::string& type,
+                                    const QueryPairs& query) {
   auto body = ParametersBody(req);
   if (!body.ok()) {
     return Error(400, "invalid", body.status().message());
   }
   json::Value resource = std::move(*body);
+  // The profile to validate against: the `profile` parameter (query or Parameters), else the
+  // resource's meta.profile.
+  std::string profile_url = Get(query, "profile");
   if (resource.GetString("resourceType") == "Parameters" && type != "Parameters") {
     const json::Value* params = resource.Find("parameter");
     json::Value inner;
@@ -495,6 +500,13 @@ http::Response Operations::Validate(const http::Request& req, const std::string&
       for (const json::Value& p : params->array()) {
         if (p.GetString("name") == "resource" && p.Find("resource") != nullptr) {
           inner = *p.Find("resource");
+        }
+        if (p.GetString("name") == "profile") {
+          for (std::string_view key : {"valueUri", "valueCanonical", "valueUrl", "valueString"}) {
+            if (!p.GetString(key).empty()) {
+              profile_url = std::string(p.GetString(key));
+            }
+          }
         }
       }
     }
@@ -512,18 +524,51 @@ http::Response Operations::Validate(const http::Request& req, const std::string&
   if (!model.ok()) {
     return Error(500, "exception", "validator unavailable");
   }
-  std::vector<ValidationIssue> issues = ValidateResource(**model, resource, 100);
-  std::string out = "{\"resourceType\":\"OperationOutcome\",\"issue\":[";
-  if (issues.empty()) {
-    out += "{\"severity\":\"information\",\"code\":\"informational\",\"diagnostics\":"
-           "\"The resource conforms to the FHIR R4 structure of " +
-           type + "\"}";
+  auto profiles = ProfileRegistry::LoadBuiltin();
+  if (!profiles.ok()) {
+    return Error(500, "exception", "profile checker unavailable");
   }
-  bool first = true;
-  for (const ValidationIssue& i : issues) {
+  std::vector<ValidationIssue> issues = ValidateResource(**model, resource, 100);
+  size_t structural = issues.size();
+  std::vector<ValidationIssue> profile_issues;
+  std::string checked;  // what the resource was checked against, for the all-clear message
+  if (!profile_url.empty()) {
+    const ProfileRegistry::Profile* profile = (*profiles)->Find(profile_url);
+    if (profile == nullptr) {
+      return Error(400, "not-supported",
+                   "profile " + profile_url + " is not one this server supports");
+    }
+    if (profile->type != type) {
+      return Error(400, "invalid",
+                   "profile " + profile->name + " is a profile of " + profile->type);
+    }
+    profile_issues = CheckProfile(*profile, resource);
+    checked = " and the profile " + profile->url;
+  } else {
+    profile_issues = CheckProfiles(**profiles, resource);
+    const json::Value* meta = resource.Find("meta");
+    const json::Value* named = meta != nullptr ? meta->Find("profile") : nullptr;
+    if (named != nullptr && named->is_array() && !named->array().empty()) {
+      checked = " and the profiles it declares";
+    }
+  }
+  issues.insert(issues.end(), profile_issues.begin(), profile_issues.end());
+  std::string out = "{\"resourceType\":\"OperationOutcome\",\"issue\":[";
+  if (!HasErrors(issues)) {
+    out += "{\"severity\":\"information\",\"code\":\"informational\",\"diagnostics\":";
+    json::AppendQuoted("The resource conforms to the FHIR R4 structure of " + type + checked, out);
+    out += "}";
+  }
+  bool first = HasErrors(issues);  // else the information issue above comes first
+  for (size_t n = 0; n < issues.size(); ++n) {
+    const ValidationIssue& i = issues[n];
     out += first ? "{" : ",{";
     first = false;
-    out += "\"severity\":\"error\",\"code\":\"structure\",\"diagnostics\":";
+    bool warning = i.severity == ValidationIssue::Severity::kWarning;
+    out += std::string("\"severity\":\"") + (warning ? "warning" : "error") +
+           "\",\"code\":\"" +
+           (n < structural ? "structure" : warning ? "informational" : "processing") +
+           "\",\"diagnostics\":";
     json::AppendQuoted(i.message, out);
     out += ",\"expression\":[";
     json::AppendQuoted(i.path, out);

@@ -2,7 +2,8 @@
 //   POST [base]/Patient/$member-match      HRex 0.2.0 (payer-to-payer; system tokens only)
 //   GET  [base]/Patient/[id]/$everything   the patient's compartment and what it references
 //   GET  [base]/DocumentReference/$docref  US Core 3.1.1 (existing documents of a patient)
-//   POST [base]/[type]/$validate           structural R4 validation of a resource
+//   POST [base]/[type]/$validate           structural R4 validation of a resource, and profile
+//                                          checks (meta.profile, or the `profile` parameter)
 // Every operation runs inside the caller's AccessScope.
 #pragma once
 
@@ -34,7 +35,8 @@ class Operations {
   http::Response Everything(const http::Request& req, const std::string& id,
                             const QueryPairs& query, const AccessScope& scope);
   http::Response DocRef(const QueryPairs& query, const AccessScope& scope);
-  http::Response Validate(const http::Request& req, const std::string& type);
+  http::Response Validate(const http::Request& req, const std::string& type,
+                          const QueryPairs& query);
 
   store::ResourceStore& store_;
   std::shared_ptr<const SearchParamRegistry> registry_;

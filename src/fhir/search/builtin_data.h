@@ -12,5 +12,7 @@ std::string_view ResourceTypesTxt();
 std::string_view ServerResourcesJson();
 // data/elements.json: the FHIR R4 element model used by the structural validator.
 std::string_view ElementsJson();
+// data/profiles.json: profile facts (required elements, codes, bindings) for the profile checker.
+std::string_view ProfilesJson();
 
 }  // namespace portico::fhir::builtin

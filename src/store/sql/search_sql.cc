@@ -227,7 +227,11 @@ Status SqlBuilder::ValuePredicate(const SearchCondition& c, const SearchValue& v
         while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) {
           upper.pop_back();
         }
-        if (!upper.empty()) {
+        // PostgreSQL rejects parameters that are not valid UTF-8, so there the range is used
+        // only when incrementing the last byte keeps it ASCII.
+        bool range_ok = !upper.empty() && (dialect_ == Dialect::kSqlite ||
+                                           static_cast<unsigned char>(upper.back()) < 0x7f);
+        if (range_ok) {
           upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
           sql += x + ".norm >= ";
           Bind(sql, v.text);
@@ -318,7 +322,7 @@ Status SqlBuilder::CompositeCondition(const SearchCondition& c, const std::strin
   }
   // Correlated: "+" keeps SQLite on the per-resource index (res, ...) instead of scanning the
   // value index for every candidate row.
-  sql += (correlated ? "+" : "") + a[0] + ".type = ";
+  sql += (correlated ? NoIndex() : "") + a[0] + ".type = ";
   Bind(sql, type);
   sql += " AND " + a[0] + ".param = ";
   Bind(sql, c.name);
@@ -355,7 +359,7 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
   // Specials on the resource row itself.
   if (c.special == Special::kId) {
     if (c.modifier == "missing") {
-      sql += c.missing ? "0" : "1";
+      sql += c.missing ? "1=0" : "1=1";
       return Status::Ok();
     }
     sql += r + ".id " + std::string(c.modifier == "not" ? "NOT IN (" : "IN (");
@@ -368,7 +372,7 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
   }
   if (c.special == Special::kLastUpdated) {
     if (c.modifier == "missing") {
-      sql += c.missing ? "0" : "1";
+      sql += c.missing ? "1=0" : "1=1";
       return Status::Ok();
     }
     sql += "(";
@@ -453,7 +457,7 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
     sql += " FROM idx_reference " + x + " JOIN resource " + t + " ON " + t + ".type = " + x +
            ".target_type AND " + t + ".id = " + x + ".target_id WHERE ";
     if (correlated) {
-      sql += x + ".res = " + r + ".seq AND +";
+      sql += x + ".res = " + r + ".seq AND " + NoIndex();
     }
     sql += x + ".type = ";
     Bind(sql, type);
@@ -476,7 +480,7 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
   if (correlated) {
     // "+x.type": use the per-resource index (res), never a scan of the value index per row.
     sql += std::string(negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table + " " + x +
-           " WHERE " + x + ".res = " + r + ".seq AND +" + x + ".type = ";
+           " WHERE " + x + ".res = " + r + ".seq AND " + NoIndex() + x + ".type = ";
   } else {
     sql += r + ".seq IN (SELECT " + x + ".res FROM " + table + " " + x + " WHERE " + x +
            ".type = ";
@@ -512,6 +516,44 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
 
 void SqlBuilder::Scope(const fhir::AccessScope& scope, const std::string& type,
                        const std::string& r, std::string& sql, bool correlated) {
+  const fhir::AccessScope::Granular* granular = nullptr;
+  for (const auto& g : scope.granular) {
+    if (g.type == type) {
+      granular = &g;
+    }
+  }
+  if (granular == nullptr) {
+    ScopeBase(scope, type, r, sql, correlated);
+    return;
+  }
+  // A granular (v2) scope narrows every path to this type: matches, includes, chains and _has.
+  fhir::AccessScope inner;
+  inner.unrestricted = scope.unrestricted;
+  inner.patient_ids = scope.patient_ids;
+  inner.allowed_types = scope.allowed_types;
+  sql += "(";
+  ScopeBase(scope, type, r, sql, correlated);
+  sql += " AND (";
+  for (size_t i = 0; i < granular->alternatives.size(); ++i) {
+    sql += i > 0 ? " OR (1=1" : "(1=1";
+    for (const fhir::SearchCondition& c : granular->alternatives[i]) {
+      std::string part;
+      if (Condition(c, type, r, inner, part, true).ok()) {
+        sql += " AND " + part;
+      } else {
+        sql += " AND 1=0";  // a constraint that cannot be evaluated grants nothing
+      }
+    }
+    sql += ")";
+  }
+  if (granular->alternatives.empty()) {
+    sql += "1=0";
+  }
+  sql += "))";
+}
+
+void SqlBuilder::ScopeBase(const fhir::AccessScope& scope, const std::string& type,
+                           const std::string& r, std::string& sql, bool correlated) {
   if (scope.unrestricted) {
     sql += "1=1";
     return;
@@ -557,7 +599,7 @@ void SqlBuilder::Scope(const fhir::AccessScope& scope, const std::string& type,
   if (correlated) {
     sql += "EXISTS (SELECT 1 FROM compartment " + c + " WHERE " + c + ".res = " + r +
            ".seq AND ";
-    patient_list("+" + c + ".patient");  // "+": look up by res, not by the patient's rows
+    patient_list(NoIndex() + c + ".patient");  // "+": look up by res, not by the patient's rows
     sql += ")";
     return;
   }

@@ -37,6 +37,13 @@ class SqlBuilder {
   // bounded by the patients' own data).
   void Scope(const fhir::AccessScope& scope, const std::string& type, const std::string& r,
              std::string& sql, bool correlated = false);
+
+ private:
+  // Scope() without the granular filter.
+  void ScopeBase(const fhir::AccessScope& scope, const std::string& type, const std::string& r,
+                 std::string& sql, bool correlated);
+
+ public:
   // ORDER BY expression for a sort key over alias r (with direction).
   void SortExpr(const fhir::SortKey& key, const std::string& r, std::string& sql);
   // The value of a sort key for alias r, without direction: a scalar subquery (or column) that
@@ -49,6 +56,11 @@ class SqlBuilder {
   // Types outside the patient compartment that a patient-scoped caller may read when its own
   // data references them.
   static bool IsReferencedSharedType(const std::string& type);
+
+  // A prefix for a column reference that keeps SQLite's planner off that column's index ("+");
+  // empty for PostgreSQL, whose planner needs no such hint (and has no unary + on text).
+  std::string NoIndex() const { return dialect_ == Dialect::kSqlite ? "+" : ""; }
+  Dialect dialect() const { return dialect_; }
 
  private:
   Status ValuePredicate(const fhir::SearchCondition& c, const fhir::SearchValue& v,

@@ -1,0 +1,56 @@
+#include "src/app/audit_sink.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace portico::app {
+
+namespace {
+constexpr size_t kMaxQueued = 100000;  // beyond this, events are dropped and counted
+}  // namespace
+
+AuditSink::AuditSink(store::AuthStore& store) : store_(store), thread_([this] { Run(); }) {}
+
+AuditSink::~AuditSink() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void AuditSink::Record(store::AuditEvent event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (queue_.size() >= kMaxQueued) {
+    return;
+  }
+  queue_.push_back(std::move(event));
+  if (queue_.size() >= 1000) {
+    cv_.notify_one();
+  }
+}
+
+void AuditSink::Run() {
+  std::vector<store::AuditEvent> batch;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(500),
+                   [this] { return stopping_ || queue_.size() >= 1000; });
+      batch.swap(queue_);
+      if (batch.empty() && stopping_) {
+        return;
+      }
+    }
+    if (!batch.empty()) {
+      Status s = store_.AuditBatch(batch);
+      if (!s.ok()) {
+        std::fprintf(stderr, "{\"event\":\"audit.write_failed\",\"count\":%zu}\n", batch.size());
+      }
+      batch.clear();
+    }
+  }
+}
+
+}  // namespace portico::app

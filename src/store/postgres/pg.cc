@@ -1,0 +1,339 @@
+#include "src/store/postgres/pg.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace portico::store::postgres {
+
+namespace {
+
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kTextOid = 25;
+constexpr Oid kFloat8Oid = 701;
+
+std::string FormatDouble(double v) {
+  if (std::isnan(v)) {
+    return "NaN";
+  }
+  if (std::isinf(v)) {
+    return v > 0 ? "Infinity" : "-Infinity";
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+// The first line of a libpq message, without the trailing newline.
+std::string FirstLine(const char* message) {
+  std::string m = message == nullptr ? "" : message;
+  size_t nl = m.find('\n');
+  if (nl != std::string::npos) {
+    m.resize(nl);
+  }
+  return m;
+}
+
+class ResultRow : public sql::Row {
+ public:
+  ResultRow(const PgResult& res, int row) : res_(res), row_(row) {}
+  int64_t Int(int col) const override { return res_.Int(row_, col); }
+  double Double(int col) const override { return res_.Double(row_, col); }
+  std::string_view Text(int col) const override { return res_.Text(row_, col); }
+  bool IsNull(int col) const override { return res_.IsNull(row_, col); }
+
+ private:
+  const PgResult& res_;
+  int row_;
+};
+
+}  // namespace
+
+PgResult::~PgResult() {
+  if (res_ != nullptr) {
+    PQclear(res_);
+  }
+}
+
+PgResult& PgResult::operator=(PgResult&& o) noexcept {
+  if (this != &o) {
+    if (res_ != nullptr) {
+      PQclear(res_);
+    }
+    res_ = o.res_;
+    o.res_ = nullptr;
+  }
+  return *this;
+}
+
+std::string_view PgResult::Text(int row, int col) const {
+  return std::string_view(PQgetvalue(res_, row, col),
+                          static_cast<size_t>(PQgetlength(res_, row, col)));
+}
+
+int64_t PgResult::Int(int row, int col) const {
+  if (IsNull(row, col)) {
+    return 0;
+  }
+  return std::strtoll(PQgetvalue(res_, row, col), nullptr, 10);
+}
+
+double PgResult::Double(int row, int col) const {
+  if (IsNull(row, col)) {
+    return 0;
+  }
+  return std::strtod(PQgetvalue(res_, row, col), nullptr);
+}
+
+int64_t PgResult::Changed() const {
+  if (res_ == nullptr) {
+    return 0;
+  }
+  const char* n = PQcmdTuples(res_);
+  return n == nullptr || *n == '\0' ? 0 : std::strtoll(n, nullptr, 10);
+}
+
+StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgOptions& options) {
+  std::string timeout = std::to_string(options.connect_timeout_seconds);
+  std::string opts;
+  if (options.statement_timeout_ms > 0) {
+    opts = "-c statement_timeout=" + std::to_string(options.statement_timeout_ms);
+  }
+  // expand_dbname: `dbname` may be a full URI; the keywords after it override its parts.
+  const char* keys[] = {"dbname", "connect_timeout", "application_name",
+                        opts.empty() ? nullptr : "options", nullptr};
+  const char* values[] = {options.conninfo.c_str(), timeout.c_str(),
+                          options.application_name.c_str(), opts.empty() ? nullptr : opts.c_str(),
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, 1);
+  if (conn == nullptr) {
+    return UnavailableError("PostgreSQL: out of memory while connecting");
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = FirstLine(PQerrorMessage(conn));
+    PQfinish(conn);
+    return UnavailableError("PostgreSQL unavailable: " + msg);
+  }
+  // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of printing to stderr.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<PgConn>(new PgConn(conn));
+}
+
+PgConn::~PgConn() { PQfinish(conn_); }
+
+bool PgConn::Healthy() const {
+  return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
+Status PgConn::ResultError(PGresult* res, std::string_view what) {
+  std::string state;
+  if (res != nullptr) {
+    const char* s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    state = s == nullptr ? "" : s;
+  }
+  std::string msg = FirstLine(res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
+  if (msg.empty()) {
+    msg = FirstLine(PQerrorMessage(conn_));
+  }
+  if (res != nullptr) {
+    PQclear(res);
+  }
+  std::string text = "PostgreSQL " + std::string(what) + ": " + msg;
+  if (PQstatus(conn_) != CONNECTION_OK || state.rfind("08", 0) == 0 || state == "57P01" ||
+      state == "57P02" || state == "57P03") {
+    return UnavailableError(text);
+  }
+  if (state == "23505" || state == "40001" || state == "40P01") {
+    return Status(StatusCode::kAborted, text);
+  }
+  if (state == "22021" || state == "22P02" || state == "22003" || state == "54001") {
+    return InvalidArgumentError(text);
+  }
+  if (state == "57014") {
+    return Status(StatusCode::kUnavailable, "PostgreSQL: statement timeout");
+  }
+  return InternalError(text);
+}
+
+StatusOr<PgResult> PgConn::Exec(const std::string& sql, const std::vector<sql::Param>& params) {
+  std::vector<std::string> storage;
+  storage.reserve(params.size());
+  std::vector<const char*> values;
+  std::vector<Oid> types;
+  values.reserve(params.size());
+  types.reserve(params.size());
+  for (const sql::Param& p : params) {
+    if (const auto* s = std::get_if<std::string>(&p)) {
+      values.push_back(s->c_str());
+      types.push_back(kTextOid);
+    } else if (const auto* n = std::get_if<int64_t>(&p)) {
+      storage.push_back(std::to_string(*n));
+      values.push_back(nullptr);  // filled below, once storage stops moving
+      types.push_back(kInt8Oid);
+    } else {
+      storage.push_back(FormatDouble(std::get<double>(p)));
+      values.push_back(nullptr);
+      types.push_back(kFloat8Oid);
+    }
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (values[i] == nullptr) {
+      values[i] = storage[k++].c_str();
+    }
+  }
+  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
+                               values.data(), nullptr, nullptr, 0);
+  if (res == nullptr) {
+    return ResultError(nullptr, "query failed");
+  }
+  ExecStatusType st = PQresultStatus(res);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    return ResultError(res, "query failed");
+  }
+  return PgResult(res);
+}
+
+Status PgConn::Copy(const std::string& copy_sql, std::string_view data) {
+  PGresult* res = PQexec(conn_, copy_sql.c_str());
+  if (res == nullptr || PQresultStatus(res) != PGRES_COPY_IN) {
+    return ResultError(res, "COPY failed");
+  }
+  PQclear(res);
+  constexpr size_t kChunk = 1 << 20;
+  for (size_t off = 0; off < data.size(); off += kChunk) {
+    size_t n = std::min(kChunk, data.size() - off);
+    if (PQputCopyData(conn_, data.data() + off, static_cast<int>(n)) != 1) {
+      return UnavailableError("PostgreSQL COPY: " + FirstLine(PQerrorMessage(conn_)));
+    }
+  }
+  if (PQputCopyEnd(conn_, nullptr) != 1) {
+    return UnavailableError("PostgreSQL COPY: " + FirstLine(PQerrorMessage(conn_)));
+  }
+  Status out = Status::Ok();
+  while ((res = PQgetResult(conn_)) != nullptr) {
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+      if (out.ok()) {
+        out = ResultError(res, "COPY failed");
+      } else {
+        PQclear(res);
+      }
+      continue;
+    }
+    PQclear(res);
+  }
+  return out;
+}
+
+void AppendCopyField(std::string& out, std::string_view field) {
+  for (char c : field) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+}
+
+void AppendCopyField(std::string& out, int64_t value) { out += std::to_string(value); }
+
+void AppendCopyDouble(std::string& out, double value) { out += FormatDouble(value); }
+
+PgPool::PgPool(PgOptions options, int size, int acquire_timeout_ms)
+    : options_(std::move(options)),
+      size_(size < 1 ? 1 : size),
+      acquire_timeout_ms_(acquire_timeout_ms) {}
+
+PgPool::~PgPool() = default;
+
+StatusOr<PgPool::Lease> PgPool::Acquire() {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(acquire_timeout_ms_);
+    while (idle_.empty() && open_ >= size_) {
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+          open_ >= size_) {
+        return UnavailableError("PostgreSQL: no free connection in the pool (pool_size " +
+                                std::to_string(size_) + ")");
+      }
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<PgConn> conn = std::move(idle_.back());
+      idle_.pop_back();
+      if (!conn->Broken()) {
+        return Lease(this, std::move(conn));
+      }
+      // A connection the server dropped (restart, idle timeout): replace it below.
+      --open_;
+    }
+    ++open_;  // reserve the slot while connecting without the lock
+  }
+  auto conn = PgConn::Connect(options_);
+  if (!conn.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_;
+    cv_.notify_one();
+    return conn.status();
+  }
+  return Lease(this, std::move(*conn));
+}
+
+void PgPool::Release(std::unique_ptr<PgConn> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (conn->Healthy()) {
+    idle_.push_back(std::move(conn));
+  } else {
+    --open_;
+    conn.reset();
+  }
+  cv_.notify_one();
+}
+
+PgPool::Lease::~Lease() {
+  if (conn_ != nullptr) {
+    if (PQtransactionStatus(conn_->raw()) == PQTRANS_INERROR ||
+        PQtransactionStatus(conn_->raw()) == PQTRANS_INTRANS) {
+      PGresult* res = PQexec(conn_->raw(), "ROLLBACK");
+      if (res != nullptr) {
+        PQclear(res);
+      }
+    }
+    pool_->Release(std::move(conn_));
+  }
+}
+
+Status PgExecutor::Query(const std::string& sql, const std::vector<sql::Param>& params,
+                         const std::function<Status(const sql::Row&)>& on_row) {
+  ASSIGN_OR_RETURN(PgResult res, conn_.Exec(sql, params));
+  for (int i = 0; i < res.rows(); ++i) {
+    ResultRow row(res, i);
+    RETURN_IF_ERROR(on_row(row));
+  }
+  return Status::Ok();
+}
+
+uint64_t ParseLsn(std::string_view text) {
+  size_t slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    return 0;
+  }
+  std::string hi(text.substr(0, slash));
+  std::string lo(text.substr(slash + 1));
+  return (std::strtoull(hi.c_str(), nullptr, 16) << 32) | std::strtoull(lo.c_str(), nullptr, 16);
+}
+
+}  // namespace portico::store::postgres

@@ -1,0 +1,139 @@
+// A thin RAII layer over libpq: results, connections with parameterized statements and COPY, and
+// a bounded connection pool. Statements are unnamed (PQexecParams), so the code works behind
+// pgbouncer in transaction mode. Connection strings are never logged or put in error messages
+// (they may carry a password).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <libpq-fe.h>
+
+#include "src/base/status.h"
+#include "src/store/sql/executor.h"
+
+namespace portico::store::postgres {
+
+// A query result (text format). Movable, not copyable.
+class PgResult {
+ public:
+  PgResult() = default;
+  explicit PgResult(PGresult* res) : res_(res) {}
+  ~PgResult();
+  PgResult(PgResult&& o) noexcept : res_(o.res_) { o.res_ = nullptr; }
+  PgResult& operator=(PgResult&& o) noexcept;
+  PgResult(const PgResult&) = delete;
+  PgResult& operator=(const PgResult&) = delete;
+
+  int rows() const { return res_ == nullptr ? 0 : PQntuples(res_); }
+  bool IsNull(int row, int col) const { return PQgetisnull(res_, row, col) != 0; }
+  std::string_view Text(int row, int col) const;
+  int64_t Int(int row, int col) const;
+  double Double(int row, int col) const;
+  // Rows changed by INSERT/UPDATE/DELETE (0 for other statements).
+  int64_t Changed() const;
+
+ private:
+  PGresult* res_ = nullptr;
+};
+
+struct PgOptions {
+  std::string conninfo;  // a libpq URI or keyword string: postgresql://user@host:port/db
+  int connect_timeout_seconds = 5;
+  int statement_timeout_ms = 30000;  // 0 = none
+  std::string application_name = "portico";
+};
+
+// One connection. Used by one thread at a time.
+class PgConn {
+ public:
+  // Connects; kUnavailable when the server cannot be reached or refuses us.
+  static StatusOr<std::unique_ptr<PgConn>> Connect(const PgOptions& options);
+  ~PgConn();
+  PgConn(const PgConn&) = delete;
+  PgConn& operator=(const PgConn&) = delete;
+
+  // Runs one statement with `params` bound ($1, $2, ...). Errors: kAborted for unique violations,
+  // serialization failures and deadlocks; kInvalidArgument for data the server rejects as
+  // malformed (e.g. invalid UTF-8); kUnavailable when the connection is lost; kInternal else.
+  StatusOr<PgResult> Exec(const std::string& sql, const std::vector<sql::Param>& params = {});
+  // Runs `copy_sql` (COPY ... FROM STDIN, text format) sending `data` as its rows.
+  Status Copy(const std::string& copy_sql, std::string_view data);
+  // True while the connection is usable and outside a transaction.
+  bool Healthy() const;
+  bool Broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  PGconn* raw() const { return conn_; }
+
+ private:
+  explicit PgConn(PGconn* conn) : conn_(conn) {}
+  Status ResultError(PGresult* res, std::string_view what);
+  PGconn* conn_;
+};
+
+// Appends `field` to a COPY text-format row, escaped (no delimiter is added).
+void AppendCopyField(std::string& out, std::string_view field);
+void AppendCopyField(std::string& out, int64_t value);
+void AppendCopyDouble(std::string& out, double value);
+
+// A bounded pool of connections to one server, opened lazily. Thread-safe.
+class PgPool {
+ public:
+  class Lease;
+  PgPool(PgOptions options, int size, int acquire_timeout_ms);
+  ~PgPool();
+
+  // Borrows a connection, connecting if none is idle and the pool is below its size; waits up
+  // to the acquire timeout otherwise (then kUnavailable).
+  StatusOr<Lease> Acquire();
+  const PgOptions& options() const { return options_; }
+
+ private:
+  void Release(std::unique_ptr<PgConn> conn);
+
+  const PgOptions options_;
+  const int size_;
+  const int acquire_timeout_ms_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConn>> idle_;  // guarded by mu_
+  int open_ = 0;                               // guarded by mu_: idle + leased
+};
+
+// A borrowed connection, returned to the pool when destroyed (closed instead when it is broken
+// or was left inside a transaction).
+class PgPool::Lease {
+ public:
+  Lease(PgPool* pool, std::unique_ptr<PgConn> conn) : pool_(pool), conn_(std::move(conn)) {}
+  Lease(Lease&& o) noexcept = default;
+  Lease& operator=(Lease&&) = delete;
+  ~Lease();
+  PgConn& operator*() { return *conn_; }
+  PgConn* operator->() { return conn_.get(); }
+
+ private:
+  PgPool* pool_;
+  std::unique_ptr<PgConn> conn_;
+};
+
+// The shared search code's view of one connection.
+class PgExecutor : public sql::SqlExecutor {
+ public:
+  explicit PgExecutor(PgConn& conn) : conn_(conn) {}
+  sql::Dialect dialect() const override { return sql::Dialect::kPostgres; }
+  Status Query(const std::string& sql, const std::vector<sql::Param>& params,
+               const std::function<Status(const sql::Row&)>& on_row) override;
+
+ private:
+  PgConn& conn_;
+};
+
+// Parses "X/Y" (pg_lsn text) into a number; 0 when malformed.
+uint64_t ParseLsn(std::string_view text);
+
+}  // namespace portico::store::postgres

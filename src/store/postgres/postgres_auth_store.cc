@@ -1,0 +1,599 @@
+#include "src/store/postgres/postgres_auth_store.h"
+
+#include <map>
+#include <string_view>
+
+#include "src/json/json.h"
+
+namespace portico::store::postgres {
+
+namespace {
+
+constexpr base::Millis kPurgeGraceMillis = 24LL * 60 * 60 * 1000;
+
+constexpr const char* kClientColumns =
+    "client_id, name, type, secret_hash, jwks_url, jwks_json, redirect_uris, scope, active, "
+    "created_at";
+constexpr const char* kUserColumns =
+    "username, password_hash, patient_id, fhir_user, failed_logins, locked_until, created_at";
+constexpr const char* kRequestColumns =
+    "id_hash, session_hash, csrf_token, client_id, redirect_uri, scope, state, nonce, "
+    "code_challenge, code_challenge_method, username, patient_id, expires_at";
+constexpr const char* kCodeColumns =
+    "code_hash, client_id, redirect_uri, scope, username, patient_id, nonce, code_challenge, "
+    "code_challenge_method, grant_id, expires_at, used";
+constexpr const char* kGrantColumns =
+    "grant_id, client_id, username, patient_id, scope, refresh_hash, refresh_expires_at, "
+    "created_at, last_used_at, revoked";
+constexpr const char* kKeyColumns = "kid, private_pem, created_at, retired_at";
+constexpr const char* kAuditColumns = "at, event, client_id, username, patient_id, detail";
+
+std::string S(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (std::string_view p : parts) {
+    out += p;
+  }
+  return out;
+}
+
+std::string ClientTypeName(ClientType t) {
+  switch (t) {
+    case ClientType::kConfidentialSymmetric:
+      return "confidential-symmetric";
+    case ClientType::kConfidentialAsymmetric:
+      return "confidential-asymmetric";
+    case ClientType::kPublic:
+      return "public";
+  }
+  return "confidential-symmetric";
+}
+
+StatusOr<ClientType> ParseClientType(std::string_view s) {
+  if (s == "confidential-symmetric") {
+    return ClientType::kConfidentialSymmetric;
+  }
+  if (s == "confidential-asymmetric") {
+    return ClientType::kConfidentialAsymmetric;
+  }
+  if (s == "public") {
+    return ClientType::kPublic;
+  }
+  return InternalError("auth_client has an unknown client type");
+}
+
+std::string EncodeStringArray(const std::vector<std::string>& items) {
+  json::Value arr = json::Value::MakeArray();
+  for (const std::string& s : items) {
+    arr.Push(json::Value::String(s));
+  }
+  return json::Serialize(arr);
+}
+
+StatusOr<std::vector<std::string>> DecodeStringArray(std::string_view text) {
+  auto parsed = json::Parse(text);
+  if (!parsed.ok() || !parsed->is_array()) {
+    return InternalError("auth_client has malformed redirect_uris");
+  }
+  std::vector<std::string> out;
+  for (const json::Value& v : parsed->array()) {
+    if (!v.is_string()) {
+      return InternalError("auth_client has malformed redirect_uris");
+    }
+    out.push_back(v.str());
+  }
+  return out;
+}
+
+std::string T(const PgResult& r, int row, int col) { return std::string(r.Text(row, col)); }
+
+StatusOr<Client> ToClient(const PgResult& r, int i) {
+  Client c;
+  c.client_id = T(r, i, 0);
+  c.name = T(r, i, 1);
+  ASSIGN_OR_RETURN(c.type, ParseClientType(r.Text(i, 2)));
+  c.secret_hash = T(r, i, 3);
+  c.jwks_url = T(r, i, 4);
+  c.jwks_json = T(r, i, 5);
+  ASSIGN_OR_RETURN(c.redirect_uris, DecodeStringArray(r.Text(i, 6)));
+  c.scope = T(r, i, 7);
+  c.active = r.Int(i, 8) != 0;
+  c.created_at = r.Int(i, 9);
+  return c;
+}
+
+User ToUser(const PgResult& r, int i) {
+  User u;
+  u.username = T(r, i, 0);
+  u.password_hash = T(r, i, 1);
+  u.patient_id = T(r, i, 2);
+  u.fhir_user = T(r, i, 3);
+  u.failed_logins = static_cast<int>(r.Int(i, 4));
+  u.locked_until = r.Int(i, 5);
+  u.created_at = r.Int(i, 6);
+  return u;
+}
+
+AuthRequest ToRequest(const PgResult& r, int i) {
+  AuthRequest q;
+  q.id_hash = T(r, i, 0);
+  q.session_hash = T(r, i, 1);
+  q.csrf_token = T(r, i, 2);
+  q.client_id = T(r, i, 3);
+  q.redirect_uri = T(r, i, 4);
+  q.scope = T(r, i, 5);
+  q.state = T(r, i, 6);
+  q.nonce = T(r, i, 7);
+  q.code_challenge = T(r, i, 8);
+  q.code_challenge_method = T(r, i, 9);
+  q.username = T(r, i, 10);
+  q.patient_id = T(r, i, 11);
+  q.expires_at = r.Int(i, 12);
+  return q;
+}
+
+AuthCode ToCode(const PgResult& r, int i) {
+  AuthCode c;
+  c.code_hash = T(r, i, 0);
+  c.client_id = T(r, i, 1);
+  c.redirect_uri = T(r, i, 2);
+  c.scope = T(r, i, 3);
+  c.username = T(r, i, 4);
+  c.patient_id = T(r, i, 5);
+  c.nonce = T(r, i, 6);
+  c.code_challenge = T(r, i, 7);
+  c.code_challenge_method = T(r, i, 8);
+  c.grant_id = T(r, i, 9);
+  c.expires_at = r.Int(i, 10);
+  c.used = r.Int(i, 11) != 0;
+  return c;
+}
+
+Grant ToGrant(const PgResult& r, int i) {
+  Grant g;
+  g.grant_id = T(r, i, 0);
+  g.client_id = T(r, i, 1);
+  g.username = T(r, i, 2);
+  g.patient_id = T(r, i, 3);
+  g.scope = T(r, i, 4);
+  g.refresh_hash = T(r, i, 5);
+  g.refresh_expires_at = r.Int(i, 6);
+  g.created_at = r.Int(i, 7);
+  g.last_used_at = r.Int(i, 8);
+  g.revoked = r.Int(i, 9) != 0;
+  return g;
+}
+
+SigningKeyRecord ToKey(const PgResult& r, int i) {
+  SigningKeyRecord k;
+  k.kid = T(r, i, 0);
+  k.private_pem = T(r, i, 1);
+  k.created_at = r.Int(i, 2);
+  k.retired_at = r.Int(i, 3);
+  return k;
+}
+
+AuditEvent ToAudit(const PgResult& r, int i) {
+  AuditEvent e;
+  e.at = r.Int(i, 0);
+  e.event = T(r, i, 1);
+  e.client_id = T(r, i, 2);
+  e.username = T(r, i, 3);
+  e.patient_id = T(r, i, 4);
+  e.detail = T(r, i, 5);
+  return e;
+}
+
+int64_t B(bool b) { return b ? 1 : 0; }
+
+}  // namespace
+
+StatusOr<PgResult> PostgresAuthStore::Exec(const std::string& sql,
+                                           const std::vector<sql::Param>& params) {
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
+    auto out = conn->Exec(sql, params);
+    if (out.ok() || attempt > 0 || out.status().code() != StatusCode::kUnavailable ||
+        !conn->Broken()) {
+      return out;
+    }
+  }
+}
+
+Status PostgresAuthStore::InTransaction(const std::function<Status(PgConn&)>& fn, bool snapshot) {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
+  RETURN_IF_ERROR(
+      conn->Exec(snapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN").status());
+  Status s = fn(*conn);
+  if (!s.ok()) {
+    (void)conn->Exec("ROLLBACK");
+    return s;
+  }
+  return conn->Exec("COMMIT").status();
+}
+
+// ---- Clients ----
+
+Status PostgresAuthStore::PutClient(const Client& c) {
+  static const std::string kSql =
+      S({"INSERT INTO auth_client (", kClientColumns,
+         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (client_id) DO UPDATE "
+         "SET name = excluded.name, type = excluded.type, secret_hash = excluded.secret_hash, "
+         "jwks_url = excluded.jwks_url, jwks_json = excluded.jwks_json, "
+         "redirect_uris = excluded.redirect_uris, scope = excluded.scope, "
+         "active = excluded.active, created_at = excluded.created_at"});
+  return Exec(kSql,
+              {c.client_id, c.name, ClientTypeName(c.type), c.secret_hash, c.jwks_url, c.jwks_json,
+               EncodeStringArray(c.redirect_uris), c.scope, B(c.active), c.created_at})
+      .status();
+}
+
+StatusOr<std::optional<Client>> PostgresAuthStore::GetClient(const std::string& client_id) {
+  static const std::string kSql =
+      S({"SELECT ", kClientColumns, " FROM auth_client WHERE client_id = $1"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {client_id}));
+  if (r.rows() == 0) {
+    return std::optional<Client>();
+  }
+  ASSIGN_OR_RETURN(Client c, ToClient(r, 0));
+  return std::optional<Client>(std::move(c));
+}
+
+StatusOr<std::vector<Client>> PostgresAuthStore::ListClients() {
+  static const std::string kSql =
+      S({"SELECT ", kClientColumns, " FROM auth_client ORDER BY client_id"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {}));
+  std::vector<Client> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    ASSIGN_OR_RETURN(Client c, ToClient(r, i));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+StatusOr<bool> PostgresAuthStore::RemoveClient(const std::string& client_id) {
+  bool removed = false;
+  RETURN_IF_ERROR(InTransaction([&](PgConn& db) -> Status {
+    ASSIGN_OR_RETURN(PgResult r,
+                     db.Exec("DELETE FROM auth_client WHERE client_id = $1", {client_id}));
+    removed = r.Changed() > 0;
+    return db
+        .Exec("UPDATE auth_grant SET revoked = 1 WHERE client_id = $1 AND revoked = 0", {client_id})
+        .status();
+  }));
+  return removed;
+}
+
+// ---- Users ----
+
+Status PostgresAuthStore::PutUser(const User& u) {
+  static const std::string kSql =
+      S({"INSERT INTO auth_user (", kUserColumns,
+         ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO UPDATE SET "
+         "password_hash = excluded.password_hash, patient_id = excluded.patient_id, "
+         "fhir_user = excluded.fhir_user, failed_logins = excluded.failed_logins, "
+         "locked_until = excluded.locked_until, created_at = excluded.created_at"});
+  return InTransaction([&](PgConn& db) -> Status {
+    RETURN_IF_ERROR(db.Exec(kSql, {u.username, u.password_hash, u.patient_id, u.fhir_user,
+                                   int64_t{u.failed_logins}, u.locked_until, u.created_at})
+                        .status());
+    RETURN_IF_ERROR(
+        db.Exec("DELETE FROM auth_user_represents WHERE username = $1", {u.username}).status());
+    for (size_t i = 0; i < u.represents.size(); ++i) {
+      RETURN_IF_ERROR(db.Exec("INSERT INTO auth_user_represents (username, ord, patient_id) "
+                              "VALUES ($1, $2, $3)",
+                              {u.username, static_cast<int64_t>(i), u.represents[i]})
+                          .status());
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::optional<User>> PostgresAuthStore::GetUser(const std::string& username) {
+  static const std::string kSql =
+      S({"SELECT ", kUserColumns, " FROM auth_user WHERE username = $1"});
+  std::optional<User> user;
+  // One transaction, so the user and its `represents` come from one consistent state.
+  RETURN_IF_ERROR(InTransaction(
+      [&](PgConn& db) -> Status {
+        ASSIGN_OR_RETURN(PgResult r, db.Exec(kSql, {username}));
+        if (r.rows() == 0) {
+          return Status::Ok();
+        }
+        user = ToUser(r, 0);
+        ASSIGN_OR_RETURN(PgResult reps, db.Exec("SELECT patient_id FROM auth_user_represents WHERE "
+                                                "username = $1 ORDER BY ord",
+                                                {username}));
+        for (int i = 0; i < reps.rows(); ++i) {
+          user->represents.push_back(T(reps, i, 0));
+        }
+        return Status::Ok();
+      },
+      /*snapshot=*/true));
+  return user;
+}
+
+StatusOr<std::vector<User>> PostgresAuthStore::ListUsers() {
+  static const std::string kSql = S({"SELECT ", kUserColumns, " FROM auth_user ORDER BY username"});
+  std::vector<User> users;
+  RETURN_IF_ERROR(InTransaction(
+      [&](PgConn& db) -> Status {
+        ASSIGN_OR_RETURN(PgResult r, db.Exec(kSql));
+        for (int i = 0; i < r.rows(); ++i) {
+          users.push_back(ToUser(r, i));
+        }
+        ASSIGN_OR_RETURN(PgResult reps, db.Exec("SELECT username, patient_id FROM "
+                                                "auth_user_represents ORDER BY username, ord"));
+        std::map<std::string, User*, std::less<>> by_name;
+        for (User& u : users) {
+          by_name[u.username] = &u;
+        }
+        for (int i = 0; i < reps.rows(); ++i) {
+          auto it = by_name.find(reps.Text(i, 0));
+          if (it != by_name.end()) {
+            it->second->represents.push_back(T(reps, i, 1));
+          }
+        }
+        return Status::Ok();
+      },
+      /*snapshot=*/true));
+  return users;
+}
+
+StatusOr<bool> PostgresAuthStore::RemoveUser(const std::string& username) {
+  bool removed = false;
+  RETURN_IF_ERROR(InTransaction([&](PgConn& db) -> Status {
+    ASSIGN_OR_RETURN(PgResult r, db.Exec("DELETE FROM auth_user WHERE username = $1", {username}));
+    removed = r.Changed() > 0;
+    RETURN_IF_ERROR(
+        db.Exec("DELETE FROM auth_user_represents WHERE username = $1", {username}).status());
+    return db
+        .Exec("UPDATE auth_grant SET revoked = 1 WHERE username = $1 AND revoked = 0", {username})
+        .status();
+  }));
+  return removed;
+}
+
+Status PostgresAuthStore::RecordLoginFailure(const std::string& username, base::Millis lock_until) {
+  return Exec(
+             "UPDATE auth_user SET failed_logins = failed_logins + 1, locked_until = CASE WHEN "
+             "$1 > 0 THEN $1 ELSE locked_until END WHERE username = $2",
+             {lock_until, username})
+      .status();
+}
+
+Status PostgresAuthStore::ResetLoginFailures(const std::string& username) {
+  return Exec("UPDATE auth_user SET failed_logins = 0, locked_until = 0 WHERE username = $1",
+              {username})
+      .status();
+}
+
+// ---- Authorization requests ----
+
+Status PostgresAuthStore::PutAuthRequest(const AuthRequest& r) {
+  static const std::string kSql =
+      S({"WITH purge AS (DELETE FROM auth_request WHERE expires_at < $14 AND id_hash <> $1) "
+         "INSERT INTO auth_request (",
+         kRequestColumns,
+         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id_hash) "
+         "DO UPDATE SET session_hash = excluded.session_hash, csrf_token = excluded.csrf_token, "
+         "client_id = excluded.client_id, redirect_uri = excluded.redirect_uri, "
+         "scope = excluded.scope, state = excluded.state, nonce = excluded.nonce, "
+         "code_challenge = excluded.code_challenge, "
+         "code_challenge_method = excluded.code_challenge_method, username = excluded.username, "
+         "patient_id = excluded.patient_id, expires_at = excluded.expires_at"});
+  return Exec(kSql, {r.id_hash, r.session_hash, r.csrf_token, r.client_id, r.redirect_uri, r.scope,
+                     r.state, r.nonce, r.code_challenge, r.code_challenge_method, r.username,
+                     r.patient_id, r.expires_at, r.expires_at - kPurgeGraceMillis})
+      .status();
+}
+
+StatusOr<std::optional<AuthRequest>> PostgresAuthStore::GetAuthRequest(const std::string& id_hash) {
+  static const std::string kSql =
+      S({"SELECT ", kRequestColumns, " FROM auth_request WHERE id_hash = $1"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {id_hash}));
+  if (r.rows() == 0) {
+    return std::optional<AuthRequest>();
+  }
+  return std::optional<AuthRequest>(ToRequest(r, 0));
+}
+
+Status PostgresAuthStore::DeleteAuthRequest(const std::string& id_hash) {
+  return Exec("DELETE FROM auth_request WHERE id_hash = $1", {id_hash}).status();
+}
+
+// ---- Codes ----
+
+Status PostgresAuthStore::PutCode(const AuthCode& c) {
+  static const std::string kSql =
+      S({"WITH purge AS (DELETE FROM auth_code WHERE expires_at < $13 AND code_hash <> $1) "
+         "INSERT INTO auth_code (",
+         kCodeColumns,
+         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (code_hash) "
+         "DO NOTHING"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {c.code_hash, c.client_id, c.redirect_uri, c.scope,
+                                           c.username, c.patient_id, c.nonce, c.code_challenge,
+                                           c.code_challenge_method, c.grant_id, c.expires_at,
+                                           B(c.used), c.expires_at - kPurgeGraceMillis}));
+  if (r.Changed() == 0) {
+    return Status(StatusCode::kAborted, "authorization code already exists");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::optional<AuthCode>> PostgresAuthStore::TakeCode(const std::string& code_hash) {
+  // The UPDATE takes the row lock: of concurrent callers (on any node) exactly one sees a row
+  // in `taken`; the others wait for it, re-check used = 0 and find nothing.
+  static const std::string kSql =
+      S({"WITH taken AS (UPDATE auth_code SET used = 1 WHERE code_hash = $1 AND used = 0 "
+         "RETURNING code_hash) SELECT ",
+         kCodeColumns, ", (SELECT COUNT(*) FROM taken) FROM auth_code WHERE code_hash = $1"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {code_hash}));
+  if (r.rows() == 0) {
+    return std::optional<AuthCode>();
+  }
+  AuthCode code = ToCode(r, 0);
+  code.used = r.Int(0, 12) == 0;  // as it was before this call
+  return std::optional<AuthCode>(std::move(code));
+}
+
+// ---- Grants ----
+
+Status PostgresAuthStore::PutGrant(const Grant& g) {
+  static const std::string kSql =
+      S({"INSERT INTO auth_grant (", kGrantColumns,
+         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (grant_id) DO UPDATE "
+         "SET client_id = excluded.client_id, username = excluded.username, "
+         "patient_id = excluded.patient_id, scope = excluded.scope, "
+         "refresh_hash = excluded.refresh_hash, refresh_expires_at = excluded.refresh_expires_at, "
+         "created_at = excluded.created_at, last_used_at = excluded.last_used_at, "
+         "revoked = excluded.revoked"});
+  return Exec(kSql, {g.grant_id, g.client_id, g.username, g.patient_id, g.scope, g.refresh_hash,
+                     g.refresh_expires_at, g.created_at, g.last_used_at, B(g.revoked)})
+      .status();
+}
+
+StatusOr<std::optional<Grant>> PostgresAuthStore::GetGrant(const std::string& grant_id) {
+  static const std::string kSql =
+      S({"SELECT ", kGrantColumns, " FROM auth_grant WHERE grant_id = $1"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {grant_id}));
+  if (r.rows() == 0) {
+    return std::optional<Grant>();
+  }
+  return std::optional<Grant>(ToGrant(r, 0));
+}
+
+StatusOr<std::optional<Grant>> PostgresAuthStore::FindGrantByRefresh(
+    const std::string& refresh_hash) {
+  static const std::string kSql = S({"SELECT ", kGrantColumns,
+                                     " FROM auth_grant WHERE refresh_hash = $1 AND "
+                                     "refresh_hash <> ''"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {refresh_hash}));
+  if (r.rows() == 0) {
+    return std::optional<Grant>();
+  }
+  return std::optional<Grant>(ToGrant(r, 0));
+}
+
+StatusOr<bool> PostgresAuthStore::RotateRefresh(const std::string& grant_id,
+                                                const std::string& old_hash,
+                                                const std::string& new_hash,
+                                                base::Millis expires_at) {
+  if (old_hash.empty()) {
+    return false;
+  }
+  ASSIGN_OR_RETURN(PgResult r, Exec("UPDATE auth_grant SET refresh_hash = $1, "
+                                    "refresh_expires_at = $2 WHERE grant_id = $3 AND "
+                                    "refresh_hash = $4 AND revoked = 0",
+                                    {new_hash, expires_at, grant_id, old_hash}));
+  return r.Changed() > 0;
+}
+
+Status PostgresAuthStore::RevokeGrant(const std::string& grant_id) {
+  return Exec("UPDATE auth_grant SET revoked = 1 WHERE grant_id = $1", {grant_id}).status();
+}
+
+Status PostgresAuthStore::RevokeGrantsOf(const std::string& username,
+                                         const std::string& patient_id) {
+  return Exec(
+             "UPDATE auth_grant SET revoked = 1 WHERE username = $1 AND revoked = 0 AND "
+             "($2 = '' OR patient_id = $2)",
+             {username, patient_id})
+      .status();
+}
+
+StatusOr<std::vector<Grant>> PostgresAuthStore::ListGrants(const std::string& username) {
+  static const std::string kSql = S({"SELECT ", kGrantColumns,
+                                     " FROM auth_grant WHERE username = $1 ORDER BY created_at, "
+                                     "grant_id"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {username}));
+  std::vector<Grant> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(ToGrant(r, i));
+  }
+  return out;
+}
+
+StatusOr<bool> PostgresAuthStore::GrantActive(const std::string& grant_id) {
+  ASSIGN_OR_RETURN(PgResult r,
+                   Exec("SELECT revoked FROM auth_grant WHERE grant_id = $1", {grant_id}));
+  return r.rows() > 0 && r.Int(0, 0) == 0;
+}
+
+Status PostgresAuthStore::TouchGrant(const std::string& grant_id, base::Millis at) {
+  return Exec("UPDATE auth_grant SET last_used_at = $1 WHERE grant_id = $2 AND last_used_at < $1",
+              {at, grant_id})
+      .status();
+}
+
+// ---- Signing keys ----
+
+StatusOr<std::vector<SigningKeyRecord>> PostgresAuthStore::ListSigningKeys() {
+  static const std::string kSql =
+      S({"SELECT ", kKeyColumns, " FROM auth_signing_key ORDER BY created_at, kid"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {}));
+  std::vector<SigningKeyRecord> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(ToKey(r, i));
+  }
+  return out;
+}
+
+Status PostgresAuthStore::PutSigningKey(const SigningKeyRecord& key) {
+  static const std::string kSql = S({"INSERT INTO auth_signing_key (", kKeyColumns,
+                                     ") VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING"});
+  ASSIGN_OR_RETURN(PgResult r,
+                   Exec(kSql, {key.kid, key.private_pem, key.created_at, key.retired_at}));
+  if (r.Changed() == 0) {
+    return Status(StatusCode::kAborted, "signing key '" + key.kid + "' already exists");
+  }
+  return Status::Ok();
+}
+
+Status PostgresAuthStore::RetireSigningKeys(base::Millis at) {
+  return Exec("UPDATE auth_signing_key SET retired_at = $1 WHERE retired_at = 0", {at}).status();
+}
+
+// ---- Audit ----
+
+Status PostgresAuthStore::Audit(const AuditEvent& e) {
+  return Exec(
+             "INSERT INTO auth_audit (at, event, client_id, username, patient_id, detail) "
+             "VALUES ($1, $2, $3, $4, $5, $6)",
+             {e.at, e.event, e.client_id, e.username, e.patient_id, e.detail})
+      .status();
+}
+
+Status PostgresAuthStore::AuditBatch(const std::vector<AuditEvent>& events) {
+  if (events.empty()) {
+    return Status::Ok();
+  }
+  std::string data;
+  for (const AuditEvent& e : events) {
+    AppendCopyField(data, e.at);
+    for (const std::string* f : {&e.event, &e.client_id, &e.username, &e.patient_id, &e.detail}) {
+      data.push_back('\t');
+      AppendCopyField(data, *f);
+    }
+    data.push_back('\n');
+  }
+  return InTransaction([&](PgConn& db) {
+    return db.Copy(
+        "COPY auth_audit (at, event, client_id, username, patient_id, detail) FROM STDIN", data);
+  });
+}
+
+StatusOr<std::vector<AuditEvent>> PostgresAuthStore::ListAudit(int limit) {
+  if (limit <= 0) {
+    return std::vector<AuditEvent>();
+  }
+  static const std::string kSql =
+      S({"SELECT ", kAuditColumns, " FROM auth_audit ORDER BY at DESC, id DESC LIMIT $1"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {int64_t{limit}}));
+  std::vector<AuditEvent> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(ToAudit(r, i));
+  }
+  return out;
+}
+
+}  // namespace portico::store::postgres

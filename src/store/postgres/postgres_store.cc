@@ -1,0 +1,529 @@
+#include "src/store/postgres/postgres_store.h"
+
+#include <algorithm>
+#include <set>
+#include <unordered_set>
+
+#include "src/store/postgres/migrations.h"
+#include "src/store/sql/search_runner.h"
+
+namespace portico::store::postgres {
+
+namespace {
+
+// Advisory lock key serializing write batches across nodes ("porticow").
+constexpr int64_t kWriteLockKey = 0x706f727469636f77LL;
+// Buffered COPY data above which a batch flushes before its commit.
+constexpr size_t kFlushBytes = 8 << 20;
+
+constexpr const char* kIndexTables[] = {"idx_token",     "idx_string",    "idx_date",
+                                        "idx_reference", "idx_quantity",  "idx_number",
+                                        "idx_uri",       "idx_composite", "compartment"};
+
+// COPY targets, in the order of Buffers::tables.
+constexpr const char* kCopySql[] = {
+    "COPY idx_token (res, patient, type, param, system, code, text) FROM STDIN",
+    "COPY idx_string (res, patient, type, param, norm, exact) FROM STDIN",
+    "COPY idx_date (res, patient, type, param, lo, hi) FROM STDIN",
+    "COPY idx_reference (res, patient, type, param, target_type, target_id, url) FROM STDIN",
+    "COPY idx_quantity (res, patient, type, param, value, system, code, unit) FROM STDIN",
+    "COPY idx_number (res, patient, type, param, value) FROM STDIN",
+    "COPY idx_uri (res, patient, type, param, value) FROM STDIN",
+    "COPY idx_composite (res, patient, type, param, grp, comp, system, code, text, norm, exact, "
+    "lo, hi, target_type, target_id, url, value, unit) FROM STDIN",
+    "COPY compartment (res, patient, type) FROM STDIN",
+    "COPY resource_version (type, id, version, last_updated, deleted, body, patient) FROM STDIN",
+};
+constexpr size_t kTables = sizeof(kCopySql) / sizeof(kCopySql[0]);
+constexpr size_t kVersionTable = kTables - 1;
+
+// A COPY text row under construction.
+class CopyRow {
+ public:
+  CopyRow& Add(std::string_view v) {
+    Sep();
+    AppendCopyField(line_, v);
+    return *this;
+  }
+  CopyRow& Add(int64_t v) {
+    Sep();
+    AppendCopyField(line_, v);
+    return *this;
+  }
+  CopyRow& AddDouble(double v) {
+    Sep();
+    AppendCopyDouble(line_, v);
+    return *this;
+  }
+  std::string Done() {
+    line_.push_back('\n');
+    return std::move(line_);
+  }
+
+ private:
+  void Sep() {
+    if (!line_.empty()) {
+      line_.push_back('\t');
+    }
+  }
+  std::string line_;
+};
+
+}  // namespace
+
+class PgWriteBatch : public WriteBatch {
+ public:
+  PgWriteBatch(PostgresStore* store, PgPool::Lease lease)
+      : store_(store), conn_(std::move(lease)) {}
+  ~PgWriteBatch() override {
+    if (!done_) {
+      (void)conn_->Exec("ROLLBACK");
+    }
+  }
+
+  Status Begin() {
+    RETURN_IF_ERROR(conn_->Exec("BEGIN").status());
+    return conn_->Exec("SELECT pg_advisory_xact_lock($1)", {kWriteLockKey}).status();
+  }
+
+  StatusOr<PutOutcome> Put(const std::string& type, const std::string& id,
+                           const std::string& content_hash,
+                           const std::function<std::string(int64_t, base::Millis)>& make_body,
+                           const fhir::IndexEntries& index) override {
+    ASSIGN_OR_RETURN(PgResult sel,
+                     conn_->Exec("SELECT seq, version, hash, deleted FROM resource WHERE "
+                                 "type = $1 AND id = $2",
+                                 {type, id}));
+    const bool found = sel.rows() > 0;
+    int64_t seq = 0;
+    int64_t version = 0;
+    if (found) {
+      seq = sel.Int(0, 0);
+      version = sel.Int(0, 1);
+      if (sel.Text(0, 2) == content_hash && sel.Int(0, 3) == 0) {
+        return PutOutcome{WriteResult::kUnchanged, version};
+      }
+    }
+    base::Millis now = Now();
+    int64_t new_version = version + 1;
+    std::string body = make_body(new_version, now);
+    std::set<std::string> patients(index.patients.begin(), index.patients.end());
+    std::string patient = patients.empty() ? "" : *patients.begin();
+    if (found) {
+      RETURN_IF_ERROR(conn_
+                          ->Exec("UPDATE resource SET version = $1, last_updated = $2, "
+                                 "deleted = 0, hash = $3, body = $4, patient = $5 WHERE seq = $6",
+                                 {new_version, now, content_hash, body, patient, seq})
+                          .status());
+      Clear(seq);
+    } else {
+      ASSIGN_OR_RETURN(PgResult ins,
+                       conn_->Exec("INSERT INTO resource (type, id, version, last_updated, "
+                                   "deleted, hash, body, patient) VALUES ($1, $2, $3, $4, 0, $5, "
+                                   "$6, $7) RETURNING seq",
+                                   {type, id, new_version, now, content_hash, body, patient}));
+      seq = ins.Int(0, 0);
+    }
+    buffered_seqs_.insert(seq);
+    Buffer(kVersionTable, seq,
+           CopyRow()
+               .Add(type)
+               .Add(id)
+               .Add(new_version)
+               .Add(now)
+               .Add(int64_t{0})
+               .Add(body)
+               .Add(patient));
+    WriteIndex(seq, patient, type, index, patients);
+    if (bytes_ > kFlushBytes) {
+      RETURN_IF_ERROR(Flush());
+    }
+    return PutOutcome{found ? WriteResult::kUpdated : WriteResult::kCreated, new_version};
+  }
+
+  StatusOr<int64_t> Delete(const std::string& type, const std::string& id) override {
+    ASSIGN_OR_RETURN(PgResult sel, conn_->Exec("SELECT seq, version, deleted, patient FROM "
+                                               "resource WHERE type = $1 AND id = $2",
+                                               {type, id}));
+    if (sel.rows() == 0 || sel.Int(0, 2) != 0) {
+      return NotFoundError(type + "/" + id + " is not known");
+    }
+    int64_t seq = sel.Int(0, 0);
+    int64_t version = sel.Int(0, 1) + 1;
+    std::string patient(sel.Text(0, 3));
+    base::Millis now = Now();
+    RETURN_IF_ERROR(conn_
+                        ->Exec("UPDATE resource SET version = $1, last_updated = $2, "
+                               "deleted = 1, hash = '' WHERE seq = $3",
+                               {version, now, seq})
+                        .status());
+    Clear(seq);
+    Buffer(kVersionTable, seq,
+           CopyRow().Add(type).Add(id).Add(version).Add(now).Add(int64_t{1}).Add("").Add(patient));
+    return version;
+  }
+
+  Status Commit() override {
+    RETURN_IF_ERROR(Flush());
+    RETURN_IF_ERROR(conn_->Exec("COMMIT").status());
+    done_ = true;
+    // The read-your-writes mark for this node's replica reads.
+    if (store_->replica_ != nullptr) {
+      auto lsn = conn_->Exec("SELECT pg_current_wal_lsn()::text");
+      if (lsn.ok() && lsn->rows() > 0) {
+        uint64_t v = ParseLsn(lsn->Text(0, 0));
+        uint64_t prev = store_->last_write_lsn_.load();
+        while (v > prev && !store_->last_write_lsn_.compare_exchange_weak(prev, v)) {
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct Pending {
+    int64_t seq;
+    std::string line;
+  };
+
+  base::Millis Now() {
+    base::Millis now = store_->clock_.NowMillis();
+    if (now <= last_now_) {
+      now = last_now_ + 1;  // strictly increasing within a batch keeps history order total
+    }
+    last_now_ = now;
+    return now;
+  }
+
+  void Buffer(size_t table, int64_t seq, CopyRow row) {
+    std::string line = row.Done();
+    bytes_ += line.size();
+    pending_[table].push_back(Pending{seq, std::move(line)});
+  }
+
+  // Drops the index rows of `seq`: buffered ones at once, stored ones at the next flush.
+  void Clear(int64_t seq) {
+    if (buffered_seqs_.count(seq) > 0) {
+      for (size_t t = 0; t < kVersionTable; ++t) {
+        auto& rows = pending_[t];
+        rows.erase(std::remove_if(rows.begin(), rows.end(),
+                                  [&](const Pending& p) { return p.seq == seq; }),
+                   rows.end());
+      }
+    }
+    clear_seqs_.push_back(seq);
+  }
+
+  void WriteIndex(int64_t seq, const std::string& patient, const std::string& type,
+                  const fhir::IndexEntries& e, const std::set<std::string>& patients) {
+    auto base = [&]() { return std::move(CopyRow().Add(seq).Add(patient).Add(type)); };
+    for (const auto* list : {&e.tokens, &e.tags}) {
+      for (const fhir::TokenEntry& t : *list) {
+        Buffer(0, seq, base().Add(t.param).Add(t.system).Add(t.code).Add(t.text));
+      }
+    }
+    for (const fhir::StringEntry& s : e.strings) {
+      Buffer(1, seq, base().Add(s.param).Add(s.normalized).Add(s.exact));
+    }
+    for (const fhir::DateEntry& d : e.dates) {
+      Buffer(2, seq, base().Add(d.param).Add(d.low).Add(d.high));
+    }
+    for (const fhir::ReferenceEntry& r : e.references) {
+      Buffer(3, seq, base().Add(r.param).Add(r.target_type).Add(r.target_id).Add(r.url));
+    }
+    for (const fhir::QuantityEntry& q : e.quantities) {
+      Buffer(4, seq, base().Add(q.param).AddDouble(q.value).Add(q.system).Add(q.code).Add(q.unit));
+    }
+    for (const fhir::NumberEntry& n : e.numbers) {
+      Buffer(5, seq, base().Add(n.param).AddDouble(n.value));
+    }
+    for (const fhir::UriEntry& u : e.uris) {
+      Buffer(6, seq, base().Add(u.param).Add(u.value));
+    }
+    for (const std::string& p : e.profiles) {
+      Buffer(6, seq, base().Add("_profile").Add(p));
+    }
+    for (const fhir::CompositeEntry& c : e.composites) {
+      Buffer(7, seq,
+             base()
+                 .Add(c.param)
+                 .Add(int64_t{c.group})
+                 .Add(int64_t{c.component})
+                 .Add(c.system)
+                 .Add(c.code)
+                 .Add(c.text)
+                 .Add(c.norm)
+                 .Add(c.exact)
+                 .Add(c.lo)
+                 .Add(c.hi)
+                 .Add(c.target_type)
+                 .Add(c.target_id)
+                 .Add(c.url)
+                 .AddDouble(c.value)
+                 .Add(c.unit));
+    }
+    for (const std::string& p : patients) {
+      Buffer(8, seq, CopyRow().Add(seq).Add(p).Add(type));
+    }
+  }
+
+  // Deletes the stored index rows of updated/deleted resources, then COPYs the buffered rows.
+  Status Flush() {
+    if (!clear_seqs_.empty()) {
+      std::string arr = "{";
+      for (size_t i = 0; i < clear_seqs_.size(); ++i) {
+        arr += (i > 0 ? "," : "") + std::to_string(clear_seqs_[i]);
+      }
+      arr += "}";
+      for (const char* table : kIndexTables) {
+        RETURN_IF_ERROR(
+            conn_
+                ->Exec(std::string("DELETE FROM ") + table + " WHERE res = ANY($1::bigint[])",
+                       {arr})
+                .status());
+      }
+      clear_seqs_.clear();
+    }
+    for (size_t t = 0; t < kTables; ++t) {
+      if (pending_[t].empty()) {
+        continue;
+      }
+      std::string data;
+      for (const Pending& p : pending_[t]) {
+        data += p.line;
+      }
+      RETURN_IF_ERROR(conn_->Copy(kCopySql[t], data));
+      pending_[t].clear();
+    }
+    bytes_ = 0;
+    buffered_seqs_.clear();
+    return Status::Ok();
+  }
+
+  PostgresStore* store_;
+  PgPool::Lease conn_;
+  bool done_ = false;
+  base::Millis last_now_ = 0;
+  std::vector<Pending> pending_[kTables];
+  size_t bytes_ = 0;
+  std::unordered_set<int64_t> buffered_seqs_;  // seqs with rows in pending_
+  std::vector<int64_t> clear_seqs_;            // seqs whose stored index rows go at flush
+};
+
+PostgresStore::PostgresStore(const PostgresOptions& options,
+                             std::shared_ptr<const fhir::SearchParamRegistry> registry,
+                             const base::Clock& clock)
+    : options_(options), registry_(std::move(registry)), clock_(clock) {
+  PgOptions po;
+  po.conninfo = options.url;
+  po.connect_timeout_seconds = options.connect_timeout_seconds;
+  po.statement_timeout_ms = options.statement_timeout_ms;
+  primary_ = std::make_unique<PgPool>(po, options.pool_size, options.acquire_timeout_ms);
+  if (!options.read_url.empty()) {
+    po.conninfo = options.read_url;
+    po.application_name = "portico-read";
+    replica_ = std::make_unique<PgPool>(po, options.pool_size, options.acquire_timeout_ms);
+  }
+}
+
+PostgresStore::~PostgresStore() = default;
+
+StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
+    const PostgresOptions& options, std::shared_ptr<const fhir::SearchParamRegistry> registry,
+    const base::Clock& clock) {
+  std::unique_ptr<PostgresStore> store(new PostgresStore(options, std::move(registry), clock));
+  Status s = store->EnsureReady();
+  if (!s.ok() && s.code() != StatusCode::kUnavailable) {
+    return s;
+  }
+  return store;
+}
+
+Status PostgresStore::EnsureReady() {
+  if (ready_.load(std::memory_order_acquire)) {
+    return Status::Ok();
+  }
+  std::lock_guard<std::mutex> lock(ready_mu_);
+  if (ready_.load(std::memory_order_relaxed)) {
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(PgPool::Lease conn, primary_->Acquire());
+  if (options_.migrate) {
+    RETURN_IF_ERROR(Migrate(*conn).status());
+  } else {
+    ASSIGN_OR_RETURN(int v, SchemaVersion(*conn));
+    if (v != LatestSchemaVersion()) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "database schema is at version " + std::to_string(v) + ", this server needs " +
+                        std::to_string(LatestSchemaVersion()) + " (run `portico migrate`)");
+    }
+  }
+  ready_.store(true, std::memory_order_release);
+  return Status::Ok();
+}
+
+StatusOr<PgPool::Lease> PostgresStore::Primary() {
+  RETURN_IF_ERROR(EnsureReady());
+  return primary_->Acquire();
+}
+
+StatusOr<PgPool::Lease> PostgresStore::Reader() {
+  RETURN_IF_ERROR(EnsureReady());
+  if (replica_ == nullptr) {
+    return primary_->Acquire();
+  }
+  uint64_t need = last_write_lsn_.load();
+  if (need <= replica_seen_lsn_.load()) {
+    auto lease = replica_->Acquire();
+    if (lease.ok()) {
+      return lease;
+    }
+    return primary_->Acquire();  // replica down: the primary serves reads
+  }
+  auto lease = replica_->Acquire();
+  if (!lease.ok()) {
+    return primary_->Acquire();
+  }
+  auto replayed = (*lease)->Exec("SELECT pg_last_wal_replay_lsn()::text");
+  if (replayed.ok() && replayed->rows() > 0) {
+    // NULL: the server is not a standby (it is a primary itself), so it has every write.
+    uint64_t seen = replayed->IsNull(0, 0) ? UINT64_MAX : ParseLsn(replayed->Text(0, 0));
+    uint64_t prev = replica_seen_lsn_.load();
+    while (seen > prev && !replica_seen_lsn_.compare_exchange_weak(prev, seen)) {
+    }
+    if (seen >= need) {
+      return lease;
+    }
+  }
+  return primary_->Acquire();
+}
+
+template <typename Fn>
+auto PostgresStore::WithReader(Fn fn) -> decltype(fn(std::declval<PgConn&>())) {
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(PgPool::Lease conn, Reader());
+    auto out = fn(*conn);
+    if (out.ok() || attempt > 0 || out.status().code() != StatusCode::kUnavailable ||
+        !conn->Broken()) {
+      return out;
+    }
+  }
+}
+
+namespace {
+
+StatusOr<std::vector<StoredResource>> QueryRows(PgConn& conn, const std::string& sql,
+                                                const std::vector<sql::Param>& params) {
+  PgExecutor exec(conn);
+  std::vector<StoredResource> out;
+  RETURN_IF_ERROR(sql::QueryResources(exec, sql, params, out));
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::optional<StoredResource>> PostgresStore::Read(const std::string& type,
+                                                            const std::string& id) {
+  static const std::string kSql = std::string("SELECT ") + sql::kResourceColumns +
+                                  " FROM resource r WHERE r.type = $1 AND r.id = $2";
+  ASSIGN_OR_RETURN(auto rows, WithReader([&](PgConn& c) {
+                     return QueryRows(c, kSql, {type, id});
+                   }));
+  std::optional<StoredResource> out;
+  if (!rows.empty()) {
+    out = std::move(rows[0]);
+  }
+  return out;
+}
+
+StatusOr<std::optional<StoredResource>> PostgresStore::ReadVersion(const std::string& type,
+                                                                   const std::string& id,
+                                                                   int64_t version) {
+  static const std::string kSql =
+      "SELECT 0, r.type, r.id, r.version, r.last_updated, r.deleted, r.body FROM "
+      "resource_version r WHERE r.type = $1 AND r.id = $2 AND r.version = $3";
+  ASSIGN_OR_RETURN(auto rows, WithReader([&](PgConn& c) {
+                     return QueryRows(c, kSql, {type, id, version});
+                   }));
+  std::optional<StoredResource> out;
+  if (!rows.empty()) {
+    out = std::move(rows[0]);
+  }
+  return out;
+}
+
+StatusOr<std::vector<StoredResource>> PostgresStore::History(const HistoryQuery& q) {
+  std::string sql =
+      "SELECT 0, r.type, r.id, r.version, r.last_updated, r.deleted, r.body FROM "
+      "resource_version r WHERE 1=1";
+  std::vector<sql::Param> params;
+  auto bind = [&](sql::Param p) {
+    params.push_back(std::move(p));
+    sql += "$" + std::to_string(params.size());
+  };
+  if (!q.type.empty()) {
+    sql += " AND r.type = ";
+    bind(q.type);
+  }
+  if (!q.id.empty()) {
+    sql += " AND r.id = ";
+    bind(q.id);
+  }
+  if (q.since) {
+    sql += " AND r.last_updated >= ";
+    bind(*q.since);
+  }
+  if (q.at) {
+    sql += " AND r.last_updated <= ";
+    bind(*q.at);
+  }
+  sql += " ORDER BY r.last_updated DESC, r.version DESC LIMIT ";
+  bind(static_cast<int64_t>(q.count));
+  sql += " OFFSET ";
+  bind(static_cast<int64_t>(q.offset));
+  return WithReader([&](PgConn& c) { return QueryRows(c, sql, params); });
+}
+
+StatusOr<std::vector<std::string>> PostgresStore::PatientsOf(const std::string& type,
+                                                             const std::string& id) {
+  return WithReader([&](PgConn& c) -> StatusOr<std::vector<std::string>> {
+    ASSIGN_OR_RETURN(PgResult res, c.Exec("SELECT c.patient FROM compartment c JOIN resource r "
+                                          "ON r.seq = c.res WHERE r.type = $1 AND r.id = $2 "
+                                          "ORDER BY c.patient",
+                                          {type, id}));
+    std::vector<std::string> out;
+    for (int i = 0; i < res.rows(); ++i) {
+      out.emplace_back(res.Text(i, 0));
+    }
+    return out;
+  });
+}
+
+StatusOr<SearchPage> PostgresStore::Search(const fhir::SearchQuery& q,
+                                           const fhir::AccessScope& scope) {
+  return WithReader([&](PgConn& c) {
+    PgExecutor exec(c);
+    return sql::RunSearch(exec, *registry_, q, scope);
+  });
+}
+
+StatusOr<std::unique_ptr<WriteBatch>> PostgresStore::BeginWrite() {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, Primary());
+  auto batch = std::make_unique<PgWriteBatch>(this, std::move(conn));
+  RETURN_IF_ERROR(batch->Begin());
+  return std::unique_ptr<WriteBatch>(std::move(batch));
+}
+
+StatusOr<std::vector<std::pair<std::string, int64_t>>> PostgresStore::CountByType() {
+  return WithReader([&](PgConn& c) -> StatusOr<std::vector<std::pair<std::string, int64_t>>> {
+    ASSIGN_OR_RETURN(PgResult res, c.Exec("SELECT type, COUNT(*) FROM resource WHERE deleted = 0 "
+                                          "GROUP BY type ORDER BY type"));
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (int i = 0; i < res.rows(); ++i) {
+      out.emplace_back(std::string(res.Text(i, 0)), res.Int(i, 1));
+    }
+    return out;
+  });
+}
+
+}  // namespace portico::store::postgres

@@ -1,0 +1,243 @@
+// PostgreSQL-only behaviour: schema migrations (from an empty database, from the previous
+// release's schema, concurrent starts), refusal of a newer schema, start without a reachable
+// server, and read-replica routing. The shared behaviour is in store_conformance_test.cc.
+// Needs PORTICO_TEST_PG (scripts/with-postgres.sh); skipped without it except in CI.
+#ifdef PORTICO_WITH_POSTGRES
+
+#include "src/store/postgres/postgres_store.h"
+
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "src/fhir/model/resource.h"
+#include "src/fhir/search/query_parser.h"
+#include "src/store/postgres/migrations.h"
+#include "src/store/postgres/postgres_auth_store.h"
+#include "src/store/testing/test_backends.h"
+
+namespace portico::store::postgres {
+namespace {
+
+class FixedClock : public base::Clock {
+ public:
+  base::Millis NowMillis() const override { return 1717243200000; }
+};
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::string why = testing::SkipReason("postgres"); !why.empty()) {
+      GTEST_SKIP() << why;
+    }
+    auto reg = fhir::SearchParamRegistry::LoadBuiltin();
+    ASSERT_TRUE(reg.ok());
+    registry_ = *reg;
+    auto db = testing::TestDatabase::Create(
+        "postgres",
+        std::string("pg_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    db_ = std::move(*db);
+  }
+
+  std::unique_ptr<PgConn> Connect() {
+    PgOptions po;
+    po.conninfo = db_->db();
+    auto c = PgConn::Connect(po);
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+
+  int64_t Count(PgConn& c, const std::string& sql) {
+    auto r = c.Exec(sql);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() && r->rows() > 0 ? r->Int(0, 0) : -1;
+  }
+
+  PostgresOptions Options() {
+    PostgresOptions o;
+    o.url = db_->db();
+    return o;
+  }
+
+  Status Put(ResourceStore& store, const std::string& text) {
+    auto v = json::Parse(text);
+    if (!v.ok()) {
+      return v.status();
+    }
+    std::string type(v->GetString("resourceType"));
+    std::string id(v->GetString("id"));
+    auto prepared = fhir::PrepareResource(std::move(*v), type, id);
+    auto index = fhir::ExtractIndex(*registry_, type, prepared.value);
+    ASSIGN_OR_RETURN(auto batch, store.BeginWrite());
+    RETURN_IF_ERROR((*batch)
+                        .Put(
+                            type, id, prepared.content_hash,
+                            [&](int64_t ver, base::Millis at) {
+                              return fhir::RenderStored(prepared.value, ver, at);
+                            },
+                            index)
+                        .status());
+    return batch->Commit();
+  }
+
+  FixedClock clock_;
+  std::shared_ptr<const fhir::SearchParamRegistry> registry_;
+  std::unique_ptr<testing::TestDatabase> db_;
+};
+
+TEST_F(PostgresStoreTest, MigratesAnEmptyDatabaseOnceAndIsIdempotent) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(*SchemaVersion(*c), 0);
+  auto v = Migrate(*c);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(*v, LatestSchemaVersion());
+  EXPECT_EQ(*Migrate(*c), LatestSchemaVersion());
+  EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM schema_migrations"),
+            static_cast<int64_t>(Migrations().size()));
+  // Every member-data table carries the patient distribution key.
+  EXPECT_EQ(Count(*c,
+                  "SELECT COUNT(*) FROM information_schema.columns WHERE column_name = "
+                  "'patient' AND table_name IN ('resource', 'resource_version', 'idx_token', "
+                  "'idx_string', 'idx_date', 'idx_reference', 'idx_quantity', 'idx_number', "
+                  "'idx_uri', 'idx_composite', 'compartment')"),
+            11);
+}
+
+TEST_F(PostgresStoreTest, MigratesThePreviousReleasesSchemaWithItsData) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(*Migrate(*c, 1), 1);
+  // Rows as release 0.1 wrote them (no distribution column yet).
+  ASSERT_TRUE(c->Exec("INSERT INTO resource (type, id, version, last_updated, deleted, hash, "
+                      "body) VALUES ('Patient', 'p1', 1, 1, 0, 'h1', "
+                      "'{\"resourceType\":\"Patient\",\"id\":\"p1\",\"gender\":\"female\"}'), "
+                      "('Organization', 'o1', 1, 1, 0, 'h2', "
+                      "'{\"resourceType\":\"Organization\",\"id\":\"o1\"}')")
+                  .ok());
+  ASSERT_TRUE(c->Exec("INSERT INTO resource_version (type, id, version, last_updated, deleted, "
+                      "body) SELECT type, id, version, last_updated, deleted, body FROM resource")
+                  .ok());
+  ASSERT_TRUE(c->Exec("INSERT INTO compartment (patient, type, res) SELECT 'p1', 'Patient', seq "
+                      "FROM resource WHERE id = 'p1'")
+                  .ok());
+  ASSERT_TRUE(c->Exec("INSERT INTO idx_token (res, type, param, system, code, text) SELECT seq, "
+                      "'Patient', 'gender', 'http://hl7.org/fhir/administrative-gender', "
+                      "'female', '' FROM resource WHERE id = 'p1'")
+                  .ok());
+  // The new release starts: it migrates and serves the old data.
+  auto store = PostgresStore::Open(Options(), registry_, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_EQ(*SchemaVersion(*c), LatestSchemaVersion());
+  EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM resource WHERE id = 'p1' AND patient = 'p1'"), 1);
+  EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM resource WHERE id = 'o1' AND patient = ''"), 1);
+  EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM resource_version WHERE patient = 'p1'"), 1);
+  EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM idx_token WHERE patient = 'p1'"), 1);
+  fhir::SearchOptions so;
+  so.base_url = "http://x/fhir";
+  auto q = fhir::ParseSearch(*registry_, "Patient", {{"gender", "female"}}, so);
+  ASSERT_TRUE(q.ok());
+  fhir::AccessScope scope;
+  scope.unrestricted = false;
+  scope.patient_ids = {"p1"};
+  auto page = (*store)->Search(q->query, scope);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  ASSERT_EQ(page->matches.size(), 1u);
+  EXPECT_EQ(page->matches[0].id, "p1");
+  // And writes through the new schema work on top of the old rows.
+  ASSERT_TRUE(Put(**store, R"({"resourceType":"Patient","id":"p1","gender":"male"})").ok());
+  auto cur = (*store)->Read("Patient", "p1");
+  ASSERT_TRUE(cur.ok() && cur->has_value());
+  EXPECT_EQ((*cur)->version, 2);
+}
+
+TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
+  constexpr int kNodes = 6;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> nodes;
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.emplace_back([&] {
+      auto store = PostgresStore::Open(Options(), registry_, clock_);
+      if (store.ok() && (*store)->CountByType().ok()) {
+        ++ok;
+      }
+    });
+  }
+  for (auto& t : nodes) {
+    t.join();
+  }
+  EXPECT_EQ(ok.load(), kNodes);
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM schema_migrations"),
+            static_cast<int64_t>(Migrations().size()));
+}
+
+TEST_F(PostgresStoreTest, RefusesANewerSchema) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(Migrate(*c).ok());
+  ASSERT_TRUE(c->Exec("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)").ok());
+  auto store = PostgresStore::Open(Options(), registry_, clock_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PostgresStoreTest, WithoutMigrateRefusesAnOldSchema) {
+  PostgresOptions o = Options();
+  o.migrate = false;
+  auto store = PostgresStore::Open(o, registry_, clock_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PostgresStoreTest, StartsWithoutTheServerAndReportsUnavailable) {
+  PostgresOptions o;
+  o.url = "postgresql://portico@127.0.0.1:1/nothing";  // nothing listens on port 1
+  o.connect_timeout_seconds = 2;
+  auto store = PostgresStore::Open(o, registry_, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto counts = (*store)->CountByType();
+  ASSERT_FALSE(counts.ok());
+  EXPECT_EQ(counts.status().code(), StatusCode::kUnavailable);
+  PostgresAuthStore auth(**store);
+  EXPECT_EQ(auth.GrantActive("g").status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(PostgresStoreTest, ReadReplicaServesReadsAndWritersReadTheirWrites) {
+  PostgresOptions o = Options();
+  o.read_url = db_->db();  // a server that is not a standby counts as fully caught up
+  auto store = PostgresStore::Open(o, registry_, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE(Put(**store, R"({"resourceType":"Patient","id":"r1"})").ok());
+  auto cur = (*store)->Read("Patient", "r1");
+  ASSERT_TRUE(cur.ok() && cur->has_value());
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  EXPECT_GE(Count(*c,
+                  "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = "
+                  "'portico-read'"),
+            1);
+}
+
+TEST_F(PostgresStoreTest, PoolSizeAndAcquireTimeoutBoundConnections) {
+  PostgresOptions o = Options();
+  o.pool_size = 1;
+  o.acquire_timeout_ms = 200;
+  auto store = PostgresStore::Open(o, registry_, clock_);
+  ASSERT_TRUE(store.ok());
+  auto b1 = (*store)->BeginWrite();  // holds the only connection
+  ASSERT_TRUE(b1.ok());
+  auto counts = (*store)->CountByType();
+  ASSERT_FALSE(counts.ok());
+  EXPECT_EQ(counts.status().code(), StatusCode::kUnavailable);
+  b1->reset();
+  EXPECT_TRUE((*store)->CountByType().ok());
+}
+
+}  // namespace
+}  // namespace portico::store::postgres
+
+#endif  // PORTICO_WITH_POSTGRES

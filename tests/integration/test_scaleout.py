@@ -1,0 +1,326 @@
+"""Scale-out on PostgreSQL, proven with real processes: several `portico serve` nodes share one
+PostgreSQL database. A code issued via node A is exchanged at node B; a token from A reads at B;
+a revocation at B stops the token at A at once; an import is visible on every node; a signing-key
+rotation is honoured by all; a node starts while the database is unreachable and becomes ready
+(per /readyz) when it is back.
+
+Needs PORTICO_TEST_PG (a libpq URL; scripts/with-postgres.sh starts a throwaway server and sets
+it). Skipped without it, except in CI (CI=true or PORTICO_REQUIRE_PG=1, as scripts/test.sh
+sets), where a missing server is a failure.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+from portico_test import (Server, add_user, authorize, exchange, jwt_claims, register_client,
+                          run, token_request)
+
+PG_URL = os.environ.get("PORTICO_TEST_PG", "")
+PG_REQUIRED = (os.environ.get("CI") == "true" or os.environ.get("PORTICO_REQUIRE_PG") == "1")
+REDIRECT = "http://app.example/callback"
+SCOPE = "launch/patient openid fhirUser offline_access patient/Patient.read patient/Coverage.rs"
+
+
+def psql(url, sql):
+    psql_bin = shutil.which("psql")
+    pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
+    if os.path.exists(os.path.join(pg_bin, "psql")):
+        psql_bin = os.path.join(pg_bin, "psql")
+    subprocess.run([psql_bin, "-v", "ON_ERROR_STOP=1", "-q", "-d", url, "-c", sql], check=True,
+                   capture_output=True, timeout=60)
+
+
+def with_database(url, db):
+    p = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((p.scheme, p.netloc, "/" + db, p.query, p.fragment))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TcpProxy:
+    """Forwards a local port to the PostgreSQL server; down() drops it (and every connection
+    through it) to simulate an outage, up() brings it back on the same port."""
+
+    def __init__(self, target_host, target_port):
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.listener = None
+        self.conns = []
+        self.lock = threading.Lock()
+
+    def up(self):
+        ls = socket.socket()
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("127.0.0.1", self.port))
+        ls.listen(64)
+        self.listener = ls
+        threading.Thread(target=self._accept, args=(ls,), daemon=True).start()
+
+    def down(self):
+        ls, self.listener = self.listener, None
+        if ls is not None:
+            try:
+                ls.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            ls.close()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
+    def _accept(self, ls):
+        while True:
+            try:
+                client, _ = ls.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class ScaleOutTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not PG_URL:
+            if PG_REQUIRED:
+                raise AssertionError("PORTICO_TEST_PG is not set: CI must run the PostgreSQL "
+                                     "scale-out test (scripts/with-postgres.sh)")
+            raise unittest.SkipTest("PORTICO_TEST_PG is not set")
+        cls.tmp = tempfile.mkdtemp(prefix="portico-scaleout-")
+        cls.dbname = f"scaleout_{os.getpid()}"
+        admin = with_database(PG_URL, "postgres")
+        psql(admin, f"DROP DATABASE IF EXISTS {cls.dbname} WITH (FORCE)")
+        psql(admin, f"CREATE DATABASE {cls.dbname}")
+        cls.db = with_database(PG_URL, cls.dbname)
+        out = run("migrate", "--db", cls.db).stdout
+        assert "schema at version" in out, out
+        demo = os.path.join(cls.tmp, "demo.ndjson")
+        run("generate", "--members", "2", "--out", demo)
+        run("import", "--db", cls.db, demo)
+        _, cls.secret = register_client(cls.db, "app", REDIRECT)
+        add_user(cls.db, "ava", "ava-password-1", patient="demo-member-1")
+        # Every node serves the same public base URL (as behind a load balancer): the first
+        # node's address, so that the browser's redirects land on a real node.
+        port_a = free_port()
+        cls.public = f"http://127.0.0.1:{port_a}"
+        common = ["--base-url", cls.public, "--db-pool-size", "4"]
+        cls.a = Server(cls.db, common, listen=f"127.0.0.1:{port_a}")
+        cls.b = Server(cls.db, common)
+        cls.c = Server(cls.db, common)
+
+    @classmethod
+    def tearDownClass(cls):
+        for name in ("a", "b", "c"):
+            if hasattr(cls, name):
+                getattr(cls, name).stop()
+        if hasattr(cls, "dbname"):
+            try:
+                psql(with_database(PG_URL, "postgres"),
+                     f"DROP DATABASE IF EXISTS {cls.dbname} WITH (FORCE)")
+            except (subprocess.SubprocessError, OSError):
+                pass
+        if hasattr(cls, "tmp"):
+            shutil.rmtree(cls.tmp, True)
+
+    def read(self, server, path, token):
+        return server.request("GET", path, headers={"Authorization": "Bearer " + token})
+
+    def login_at_a(self):
+        result, verifier = authorize(self.a, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        self.assertIn("code", result, result)
+        return result["code"], verifier
+
+    def test_nodes_are_distinct_processes_on_one_database(self):
+        ports = {s.port for s in (self.a, self.b, self.c)}
+        self.assertEqual(len(ports), 3)
+        for s in (self.a, self.b, self.c):
+            self.assertEqual(s.get("/readyz").status, 200)
+
+    def test_code_from_a_is_exchanged_at_b_and_tokens_travel(self):
+        code, verifier = self.login_at_a()
+        tok = exchange(self.b, code, verifier, "app", self.secret, REDIRECT)
+        self.assertEqual(tok.status, 200, tok.body)
+        # The code is single-use across nodes.
+        again = exchange(self.c, code, verifier, "app", self.secret, REDIRECT)
+        self.assertEqual(again.status, 400)
+        # That reuse revoked the grant everywhere (code replay protection).
+        self.assertEqual(self.read(self.a, "/fhir/Patient/demo-member-1",
+                                   tok.json()["access_token"]).status, 401)
+        # A token issued at A reads at B and C.
+        code, verifier = self.login_at_a()
+        tok = exchange(self.a, code, verifier, "app", self.secret, REDIRECT)
+        self.assertEqual(tok.status, 200, tok.body)
+        access = tok.json()["access_token"]
+        for s in (self.a, self.b, self.c):
+            r = self.read(s, "/fhir/Patient/demo-member-1", access)
+            self.assertEqual(r.status, 200, r.body)
+        # A refresh at C rotates the refresh token for every node.
+        ref = token_request(self.c, {"grant_type": "refresh_token",
+                                     "refresh_token": tok.json()["refresh_token"]},
+                            basic=("app", self.secret))
+        self.assertEqual(ref.status, 200, ref.body)
+        old = token_request(self.b, {"grant_type": "refresh_token",
+                                     "refresh_token": tok.json()["refresh_token"]},
+                            basic=("app", self.secret))
+        self.assertEqual(old.status, 400)
+
+    def test_revocation_at_b_stops_the_token_at_a_at_once(self):
+        code, verifier = self.login_at_a()
+        tok = exchange(self.a, code, verifier, "app", self.secret, REDIRECT).json()
+        access = tok["access_token"]
+        self.assertEqual(self.read(self.a, "/fhir/Patient/demo-member-1", access).status, 200)
+        rv = self.b.request("POST", "/oauth/revoke",
+                            body=urllib.parse.urlencode({"token": tok["refresh_token"]}),
+                            headers={"Content-Type": "application/x-www-form-urlencoded",
+                                     "Authorization": rv_basic("app", self.secret)})
+        self.assertEqual(rv.status, 200)
+        # No wait: the very next request at A (which had verified and cached it) is refused.
+        self.assertEqual(self.read(self.a, "/fhir/Patient/demo-member-1", access).status, 401)
+        self.assertEqual(self.read(self.c, "/fhir/Patient/demo-member-1", access).status, 401)
+
+    def test_import_is_visible_on_every_node(self):
+        op = run("token", "--db", self.db, "--base-url", self.public).stdout.strip()
+        path = os.path.join(self.tmp, "late.json")
+        with open(path, "w") as f:
+            json.dump({"resourceType": "Organization", "id": "late-org", "name": "Late Payer"}, f)
+        for s in (self.a, self.b, self.c):
+            self.assertEqual(self.read(s, "/fhir/Organization/late-org", op).status, 404)
+        run("import", "--db", self.db, path)
+        for s in (self.a, self.b, self.c):
+            r = self.read(s, "/fhir/Organization/late-org", op)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json()["name"], "Late Payer")
+            found = self.read(s, "/fhir/Organization?name=late", op).json()
+            self.assertEqual([e["resource"]["id"] for e in found.get("entry", [])], ["late-org"])
+
+    def test_signing_key_rotation_is_honoured_by_all_nodes(self):
+        code, verifier = self.login_at_a()
+        before = exchange(self.a, code, verifier, "app", self.secret, REDIRECT).json()
+        old_kid = header_kid(before["access_token"])
+        run("keys", "rotate", "--db", self.db)
+        # Nodes reload their keys at least every 5 s (and at once on an unknown kid).
+        deadline = time.time() + 15
+        new_kid = old_kid
+        while time.time() < deadline and new_kid == old_kid:
+            time.sleep(1)
+            code, verifier = self.login_at_a()
+            after = exchange(self.b, code, verifier, "app", self.secret, REDIRECT).json()
+            new_kid = header_kid(after["access_token"])
+        self.assertNotEqual(new_kid, old_kid)
+        for s in (self.a, self.b, self.c):
+            kids = [k["kid"] for k in s.get("/oauth/jwks").json()["keys"]]
+            self.assertIn(new_kid, kids)
+            self.assertIn(old_kid, kids)  # still published for tokens it signed
+            self.assertEqual(self.read(s, "/fhir/Patient/demo-member-1",
+                                       after["access_token"]).status, 200)
+            self.assertEqual(self.read(s, "/fhir/Patient/demo-member-1",
+                                       before["access_token"]).status, 200)
+        self.assertEqual(jwt_claims(after["access_token"])["iss"], self.public)
+
+
+def rv_basic(client_id, secret):
+    import base64
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def header_kid(token):
+    import base64
+    head = token.split(".")[0]
+    head += "=" * (-len(head) % 4)
+    return json.loads(base64.urlsafe_b64decode(head))["kid"]
+
+
+class DatabaseOutageTest(unittest.TestCase):
+    """A node reaches PostgreSQL through a proxy that the test takes down and up again."""
+
+    def setUp(self):
+        if not PG_URL:
+            if PG_REQUIRED:
+                raise AssertionError("PORTICO_TEST_PG is not set")
+            raise unittest.SkipTest("PORTICO_TEST_PG is not set")
+        self.dbname = f"outage_{os.getpid()}"
+        admin = with_database(PG_URL, "postgres")
+        psql(admin, f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)")
+        psql(admin, f"CREATE DATABASE {self.dbname}")
+        self.addCleanup(psql, admin, f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)")
+        p = urllib.parse.urlsplit(PG_URL)
+        self.proxy = TcpProxy(p.hostname, p.port or 5432)
+        self.addCleanup(self.proxy.down)
+        netloc = f"{p.username}@127.0.0.1:{self.proxy.port}" if p.username else \
+            f"127.0.0.1:{self.proxy.port}"
+        self.db = urllib.parse.urlunsplit((p.scheme, netloc, "/" + self.dbname, p.query, ""))
+
+    def test_starts_while_the_database_is_down_and_follows_its_availability(self):
+        # Down at start: the node waits for the database instead of exiting.
+        holder = {}
+        starter = threading.Thread(
+            target=lambda: holder.setdefault("server", Server(self.db)), daemon=True)
+        starter.start()
+        time.sleep(3)
+        self.assertNotIn("server", holder)
+        self.proxy.up()
+        starter.join(60)
+        self.assertIn("server", holder, "the node did not start once the database was back")
+        server = holder["server"]
+        self.addCleanup(server.stop)
+        self.assertEqual(server.get("/readyz").status, 200)
+        # An outage while serving: not ready, and back to ready without a restart.
+        self.proxy.down()
+        r = server.get("/readyz")
+        self.assertEqual(r.status, 503, r.body)
+        self.assertEqual(server.get("/healthz").status, 200)
+        self.proxy.up()
+        deadline = time.time() + 30
+        status = 0
+        while time.time() < deadline and status != 200:
+            status = server.get("/readyz").status
+            time.sleep(0.2)
+        self.assertEqual(status, 200)
+        op = run("token", "--db", self.db, "--base-url", server.public_root).stdout.strip()
+        r = server.request("GET", "/fhir/Patient?_count=1",
+                           headers={"Authorization": "Bearer " + op})
+        self.assertEqual(r.status, 200, r.body)
+
+
+if __name__ == "__main__":
+    unittest.main()
