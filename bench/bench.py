@@ -679,7 +679,7 @@ def report(results, out):
                  f"(median); peak: wrk -t{m['wrk_threads']} -c{m['conns']} -d{m['duration']}s; "
                  f"latency: {m['lat_conns']} connections paced to ~{m['rate']} req/s "
                  f"(token endpoint: {m['token_rate']} req/s); server --threads {m['threads']}; "
-                 f"load average at start {m['loadavg_start']}, at end {m.get('loadavg_end')}.")
+                 f"load average at start {m['loadavg_start']}, at end {m.get('loadavg_end', '?')}.")
     lines.append("")
     lines.append("| members | resources | import res/s | import CPU µs/res | DB MiB | "
                  "DB GiB per 1M res | import peak RSS MiB | server RSS idle MiB |")
@@ -719,23 +719,28 @@ def plot(results, out):
     names = [n for n in ORDER if n != "nginx-static"]
     with open(dat, "w") as f:
         f.write("# resources " + " ".join(f"{n}_rps {n}_p50 {n}_p99" for n in names) +
-                " nginx_rps\n")
+                " nginx_rps nginx_p50 nginx_p99\n")
         for s in sizes:
             row = [str(s["import"]["resources"])]
             for n in names:
                 sc = s["scenarios"][n]
                 row += [str(sc["rps"]), str(sc["p50"]), str(sc["p99"])]
-            row.append(str(s["scenarios"]["nginx-static"]["rps"]))
+            ngs = s["scenarios"]["nginx-static"]
+            row += [str(ngs["rps"]), str(ngs["p50"]), str(ngs["p99"])]
             f.write(" ".join(row) + "\n")
     png = os.path.join(out, "performance.png")
     cols = {n: 2 + 3 * i for i, n in enumerate(names)}
     ng = 2 + 3 * len(names)
-    rps = ", ".join(f"'{dat}' using 1:{c} with linespoints lw 2 title '{n}'"
-                    for n, c in cols.items())
-    p50 = ", ".join(f"'{dat}' using 1:{c + 1} with linespoints lw 2 title '{n} p50'"
-                    for n, c in cols.items() if not n.startswith("token"))
-    p99 = ", ".join(f"'{dat}' using 1:{c + 2} with linespoints dt 2 lw 2 title '{n} p99'"
-                    for n, c in cols.items() if not n.startswith("token"))
+    rps = ", ".join(f"'{dat}' using 1:{c} with linespoints lw 2 lc {i + 1} title '{n}'"
+                    for i, (n, c) in enumerate(cols.items()))
+    lat_names = [n for n in cols if not n.startswith("token")]
+    p50 = ", ".join(f"'{dat}' using 1:{cols[n] + 1} with linespoints lw 2 lc {i + 1} "
+                    f"title '{n} p50'" for i, n in enumerate(lat_names))
+    p99 = ", ".join(f"'{dat}' using 1:{cols[n] + 2} with linespoints dt 2 lw 2 lc {i + 1} "
+                    f"title '{n} p99'" for i, n in enumerate(lat_names))
+    ngl = (f"'{dat}' using 1:{ng + 1} with linespoints lw 3 lc rgb 'black' title 'nginx p50', "
+           f"'{dat}' using 1:{ng + 2} with linespoints dt 2 lw 3 lc rgb 'black' "
+           f"title 'nginx p99'")
     script = f"""set terminal pngcairo size 1200,520 font ',10'
 set output '{png}'
 set multiplot layout 1,2 title 'Portico on {results['meta']['machine']} ({results['meta']['date']})'
@@ -747,8 +752,8 @@ set format x '%.0s%c'
 set ylabel 'peak req/s (wrk -c{results['meta']['conns']}, median)'
 set logscale y
 plot {rps}, '{dat}' using 1:{ng} with linespoints lw 3 lc rgb 'black' title 'nginx static (limit)'
-set ylabel 'latency ms at ~{results['meta']['rate']} req/s (p50 solid, p99 dashed)'
-plot {p50}, {p99}
+set ylabel 'latency ms, paced at about {results['meta']['rate']} req/s (p99 dashed)'
+plot {p50}, {p99}, {ngl}
 unset multiplot
 """
     try:
@@ -784,12 +789,20 @@ def main():
     ap.add_argument("--py-threads", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=20000, help="resources per import file")
     ap.add_argument("--keep-db", action="store_true")
+    ap.add_argument("--report-only", action="store_true",
+                    help="only remake results.md and the plot from OUT/results.json")
     ap.add_argument("--stop-timeout", type=float, default=3,
                     help="seconds a server may take to stop before it is killed")
     a = ap.parse_args()
     a.out = os.path.abspath(a.out)
     a.bin = os.path.abspath(a.bin)
     os.makedirs(a.out, exist_ok=True)
+    if a.report_only:
+        with open(os.path.join(a.out, "results.json")) as f:
+            results = json.load(f)
+        print(report(results, a.out))
+        print(f"plot: {plot(results, a.out)}")
+        return
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:

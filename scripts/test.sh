@@ -32,6 +32,13 @@ for preset in "${presets[@]}"; do
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$JOBS"
 done
+# Fuzzing (tests/fuzz/README.md): builds the libFuzzer targets (clang-14, ASan + UBSan) and runs
+# each for FUZZ_SECONDS (default 10) on its seed corpus; a crash fails the run. Not with --quick.
+fuzz_status=0
+if [[ "${1:-}" != "--quick" ]]; then
+  echo "=== fuzz: ${FUZZ_SECONDS:-10}s per target"
+  tests/fuzz/run.sh "${FUZZ_SECONDS:-10}" || fuzz_status=1
+fi
 # Every test run gets a throwaway PostgreSQL 15 server (scripts/with-postgres.sh sets
 # PORTICO_TEST_PG), so the store conformance suite and the scale-out test run on both backends.
 # PORTICO_REQUIRE_PG=1 (like CI=true) makes a missing server a failure rather than a skip.
@@ -42,4 +49,8 @@ for preset in "${presets[@]}"; do
     status=1
   fi
 done
+if ((fuzz_status != 0)); then
+  echo "=== fuzz: FAILED (reproducers in build/fuzz/artifacts/)"
+  status=1
+fi
 exit $status

@@ -36,6 +36,8 @@ void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
     c.max_body_bytes = *v;
   }
   Get(t["paging_secret"], c.paging_secret);
+  Get(t["tls_cert"], c.tls_cert);
+  Get(t["tls_key"], c.tls_key);
   Get(t["read_url"], c.db_read_url);
   if (auto v = t["pool_size"].value_exact<int64_t>()) {
     c.db_pool_size = static_cast<int>(*v);

@@ -28,6 +28,8 @@ struct Config {
   int64_t max_body_bytes = 16 * 1024 * 1024;
   std::string paging_secret;
   int header_timeout_seconds = 10;
+  std::string tls_cert;  // PEM certificate chain (with tls_key: serve HTTPS)
+  std::string tls_key;
   int access_token_seconds = 1800;
   int code_seconds = 60;
   int refresh_days = 120;

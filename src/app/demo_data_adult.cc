@@ -430,7 +430,8 @@ void AdultRecord::Medications() {
   // No IG here profiles MedicationStatement: claim the R4 base definition, as the server's
   // CapabilityStatement does.
   Add(O("resourceType", "MedicationStatement", "id", "demo-medicationstatement-1-aspirin", "meta",
-        gen_.Meta({"http://hl7.org/fhir/StructureDefinition/MedicationStatement"}), "status", "active", "medicationCodeableConcept",
+        gen_.Meta({"http://hl7.org/fhir/StructureDefinition/MedicationStatement"}), "status",
+        "active", "medicationCodeableConcept",
         Concept(kRxNorm, "243670", "aspirin 81 MG Oral Tablet", "Low-dose aspirin"), "subject",
         Subject(), "context", Ref("Encounter", kOffice), "effectivePeriod",
         Period(Date(YearsBefore(gen_.base_day, 3))), "dateAsserted", DateTime(office_, 560),

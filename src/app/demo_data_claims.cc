@@ -536,9 +536,8 @@ Value BuildEob(const Gen& gen, const Member& m, const EobInput& in, Rng& rng) {
       "diagnosis", t != nullptr ? Diagnoses(*t, kind) : Value(), "procedure", std::move(procedures),
       "insurance", A(O("focal", true, "coverage", Ref("Coverage", m.coverage_id))), "item",
       std::move(items), "total", std::move(totals), "payment",
-      O("type",
-        Cat(kC4bbStatus, "paid", "Paid"),
-        "date", Date(paid), "amount", Money(total.benefit)));
+      O("type", Cat(kC4bbStatus, "paid", "Paid"), "date", Date(paid), "amount",
+        Money(total.benefit)));
   return res;
 }
 

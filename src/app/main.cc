@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
                   "Log one JSON line per request (method, status, duration; never queries, "
                   "bodies or tokens)");
   serve->add_option("--max-count", flags.max_count, "Largest _count a search may ask for (200)");
+  serve->add_option("--tls-cert", flags.tls_cert,
+                    "PEM certificate chain: serve HTTPS (TLS 1.2 and 1.3 only) with --tls-key");
+  serve->add_option("--tls-key", flags.tls_key, "PEM private key for --tls-cert");
 
   // import
   std::vector<std::string> paths;
@@ -239,6 +242,12 @@ int main(int argc, char** argv) {
   }
   if (given("--access-log")) {
     config.access_log = flags.access_log;
+  }
+  if (given("--tls-cert")) {
+    config.tls_cert = flags.tls_cert;
+  }
+  if (given("--tls-key")) {
+    config.tls_key = flags.tls_key;
   }
   if (given("--max-count")) {
     config.max_count = flags.max_count;

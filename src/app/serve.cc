@@ -152,6 +152,8 @@ int RunServe(const Config& config) {
   so.access_log = config.access_log;
   so.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   so.header_timeout_seconds = config.header_timeout_seconds;
+  so.tls_cert_file = config.tls_cert;
+  so.tls_key_file = config.tls_key;
   so.error_response = [](int status, const std::string& message) {
     return fhir::FhirApi::Error(status, status == 408 ? "timeout" : "too-costly", message);
   };
@@ -328,7 +330,8 @@ int RunServe(const Config& config) {
     if (h == "0.0.0.0") {
       h = "127.0.0.1";
     }
-    base_url = "http://" + h + ":" + std::to_string(server.port());
+    base_url = std::string(config.tls_cert.empty() ? "http://" : "https://") + h + ":" +
+               std::to_string(server.port());
   }
   while (!base_url.empty() && base_url.back() == '/') {
     base_url.pop_back();

@@ -6,6 +6,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+#include <type_traits>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -78,6 +81,7 @@ struct Server::Impl {
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
+  std::unique_ptr<asio::ssl::context> ssl_ctx;  // set when serving HTTPS
   asio::steady_timer drain_timer{ioc};
   std::chrono::steady_clock::time_point drain_deadline;
 
@@ -101,8 +105,9 @@ struct Server::Impl {
     return r;
   }
 
-  asio::awaitable<void> Write(beast::tcp_stream& stream, Response& resp, bool keep_alive,
-                              bool head_only, bool gzip_ok) {
+  template <class Stream>
+  asio::awaitable<void> Write(Stream& stream, Response& resp, bool keep_alive, bool head_only,
+                              bool gzip_ok, bool secure) {
     bhttp::response<bhttp::string_body> out;
     out.version(11);
     out.result(static_cast<unsigned>(resp.status));
@@ -110,6 +115,9 @@ struct Server::Impl {
       out.set(k, v);
     }
     out.set(bhttp::field::date, HttpDate());
+    if (secure) {
+      out.set(bhttp::field::strict_transport_security, "max-age=31536000; includeSubDomains");
+    }
     if (gzip_ok && resp.body.size() > 1024 && resp.Header("Content-Encoding").empty()) {
       std::string z;
       if (GzipCompress(resp.body, z)) {
@@ -121,7 +129,8 @@ struct Server::Impl {
     out.body() = std::move(resp.body);
     out.keep_alive(keep_alive);
     out.prepare_payload();
-    stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+    beast::get_lowest_layer(stream).expires_after(
+        std::chrono::seconds(options.body_timeout_seconds));
     if (head_only) {
       bhttp::response_serializer<bhttp::string_body> sr(out);
       co_await bhttp::async_write_header(stream, sr,
@@ -132,17 +141,35 @@ struct Server::Impl {
   }
 
   asio::awaitable<void> Session(tcp::socket socket) {
-    // The socket's executor is a strand, so the timer handler below and this coroutine never run
-    // at the same time. The stream is shared with the timer handler to keep it alive.
-    auto stream_ptr = std::make_shared<beast::tcp_stream>(std::move(socket));
-    beast::tcp_stream& stream = *stream_ptr;
-    auto header_timer = std::make_shared<asio::steady_timer>(stream.get_executor());
+    if (ssl_ctx == nullptr) {
+      co_await Serve(std::make_shared<beast::tcp_stream>(std::move(socket)), false);
+      co_return;
+    }
+    auto tls = std::make_shared<beast::ssl_stream<beast::tcp_stream>>(std::move(socket), *ssl_ctx);
+    beast::get_lowest_layer(*tls).expires_after(
+        std::chrono::seconds(options.header_timeout_seconds));
+    auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server,
+                                              asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      co_return;  // not TLS, an old protocol version or a bad client: nothing to answer
+    }
+    co_await Serve(tls, true);
+  }
+
+  // One connection's request loop. The socket's executor is a strand, so the timer handler
+  // below and this coroutine never run at the same time; the stream is shared with the timer
+  // handler to keep it alive.
+  template <class Stream>
+  asio::awaitable<void> Serve(std::shared_ptr<Stream> stream_ptr, bool secure) {
+    Stream& stream = *stream_ptr;
+    beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
+    auto header_timer = std::make_shared<asio::steady_timer>(lowest.get_executor());
     auto timed_out = std::make_shared<bool>(false);
     beast::flat_buffer buffer;
     std::string remote;
     {
       boost::system::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
+      auto ep = lowest.socket().remote_endpoint(ec);
       if (!ec) {
         remote = ep.address().to_string();
       }
@@ -154,7 +181,7 @@ struct Server::Impl {
       parser.body_limit(options.max_body_bytes);
       // The whole header must arrive in time. Our own timer cancels the read (instead of closing
       // the socket) so that a stalled client still gets its 408.
-      stream.expires_never();
+      lowest.expires_never();
       *timed_out = false;
       header_timer->expires_after(std::chrono::seconds(first ? options.header_timeout_seconds
                                                              : options.idle_timeout_seconds));
@@ -162,7 +189,7 @@ struct Server::Impl {
         if (!tec) {
           *timed_out = true;
           boost::system::error_code ignored;
-          stream_ptr->socket().cancel(ignored);
+          beast::get_lowest_layer(*stream_ptr).socket().cancel(ignored);
         }
       });
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser,
@@ -186,7 +213,7 @@ struct Server::Impl {
           err = ErrorResponse(400, "Malformed HTTP request");
         }
         if (send) {
-          co_await Write(stream, err, false, false, false);
+          co_await Write(stream, err, false, false, false, secure);
         }
         break;
       }
@@ -194,29 +221,29 @@ struct Server::Impl {
       auto& hdr = parser.get();
       if (hdr.target().size() > options.max_target_bytes) {
         Response err = ErrorResponse(414, "Request URL too long");
-        co_await Write(stream, err, false, false, false);
+        co_await Write(stream, err, false, false, false, secure);
         break;
       }
       if (auto cl = parser.content_length(); cl && *cl > options.max_body_bytes) {
         Response err = ErrorResponse(413, "Request body too large");
-        co_await Write(stream, err, false, false, false);
+        co_await Write(stream, err, false, false, false, secure);
         break;
       }
       if (beast::iequals(hdr[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
         co_await bhttp::async_write(stream, cont, asio::as_tuple(asio::use_awaitable));
       }
-      stream.expires_after(std::chrono::seconds(options.body_timeout_seconds));
+      lowest.expires_after(std::chrono::seconds(options.body_timeout_seconds));
       auto [ec2, n2] =
           co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       (void)n2;
       if (ec2) {
         if (ec2 == bhttp::error::body_limit) {
           Response err = ErrorResponse(413, "Request body too large");
-          co_await Write(stream, err, false, false, false);
+          co_await Write(stream, err, false, false, false, secure);
         } else if (ec2 == beast::error::timeout) {
           Response err = ErrorResponse(408, "Request timeout: the body did not arrive in time");
-          co_await Write(stream, err, false, false, false);
+          co_await Write(stream, err, false, false, false, secure);
         }
         break;
       }
@@ -243,6 +270,7 @@ struct Server::Impl {
         }
         req.body = std::move(req_msg.body());
         req.remote_addr = remote;
+        req.secure = secure;
         req.request_id = NewRequestId();
         in_flight.fetch_add(1);
         try {
@@ -258,7 +286,7 @@ struct Server::Impl {
       }
       bool gzip_ok = AcceptsGzip(req.Header("accept-encoding"));
       int status = resp.status;
-      co_await Write(stream, resp, keep_alive, req.method == "HEAD", gzip_ok);
+      co_await Write(stream, resp, keep_alive, req.method == "HEAD", gzip_ok, secure);
       if (options.access_log) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)
@@ -273,8 +301,12 @@ struct Server::Impl {
         break;
       }
     }
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      lowest.expires_after(std::chrono::seconds(2));
+      co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
+    }
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   asio::awaitable<void> Accept() {
@@ -303,6 +335,32 @@ Server::~Server() = default;
 
 Status Server::Listen() {
   boost::system::error_code ec;
+  if (!impl_->options.tls_cert_file.empty() || !impl_->options.tls_key_file.empty()) {
+    if (impl_->options.tls_cert_file.empty() || impl_->options.tls_key_file.empty()) {
+      return InvalidArgumentError("TLS needs both --tls-cert and --tls-key");
+    }
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::no_compression |
+                     asio::ssl::context::single_dh_use);
+    SSL_CTX* native = ctx->native_handle();
+    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // TLS 1.2: forward-secret AEAD suites only (TLS 1.3 suites are all modern).
+    SSL_CTX_set_cipher_list(native,
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+    ctx->use_certificate_chain_file(impl_->options.tls_cert_file, ec);
+    if (!ec) {
+      ctx->use_private_key_file(impl_->options.tls_key_file, asio::ssl::context::pem, ec);
+    }
+    if (ec) {
+      return InvalidArgumentError("cannot load the TLS certificate or key: " + ec.message());
+    }
+    impl_->ssl_ctx = std::move(ctx);
+  }
   auto addr = asio::ip::make_address(impl_->options.host, ec);
   if (ec) {
     return InvalidArgumentError("invalid listen address: " + impl_->options.host);

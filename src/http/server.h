@@ -24,6 +24,8 @@ struct ServerOptions {
   int body_timeout_seconds = 30;
   int idle_timeout_seconds = 60;    // keep-alive idle
   bool access_log = false;          // method, path (no query), status, duration; never bodies
+  std::string tls_cert_file;        // PEM certificate chain; with tls_key_file enables HTTPS
+  std::string tls_key_file;         // PEM private key (TLS 1.2 and 1.3 only, AEAD suites)
   // Called with (status, body) to build error bodies for limit violations.
   std::function<Response(int status, const std::string& message)> error_response;
 };

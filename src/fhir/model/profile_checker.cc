@@ -217,8 +217,7 @@ bool PatternMatches(const json::Value& v, const ProfileRegistry::Pattern& p) {
     return c.is_object() && c.GetString("code") == p.code &&
            (p.system.empty() || c.GetString("system") == p.system);
   };
-  if (const json::Value* codings = v.Find("coding");
-      codings != nullptr && codings->is_array()) {
+  if (const json::Value* codings = v.Find("coding"); codings != nullptr && codings->is_array()) {
     for (const json::Value& c : codings->array()) {
       if (coding_matches(c)) {
         return true;
@@ -262,8 +261,8 @@ void CheckOne(const ProfileRegistry::Profile& profile, const json::Value& resour
       }
     }
     if (!found) {
-      std::string what = p.system.empty() ? "the code '" + p.code + "'"
-                                          : "a coding " + p.system + "|" + p.code;
+      std::string what =
+          p.system.empty() ? "the code '" + p.code + "'" : "a coding " + p.system + "|" + p.code;
       Add(out, seen, root.path + "." + p.path, p.from + " requires " + what + " here");
     }
   }
@@ -465,8 +464,8 @@ std::vector<ValidationIssue> CheckProfiles(const ProfileRegistry& registry,
       continue;
     }
     if (profile->type != type) {
-      Add(out, seen, path, "profile " + profile->name + " is a profile of " + profile->type +
-                               ", not of " + type);
+      Add(out, seen, path,
+          "profile " + profile->name + " is a profile of " + profile->type + ", not of " + type);
       continue;
     }
     CheckOne(*profile, resource, out, seen);

@@ -50,8 +50,8 @@ std::vector<ValidationIssue> Check(std::string_view text) {
 std::string Dump(const std::vector<ValidationIssue>& issues) {
   std::string out;
   for (const ValidationIssue& i : issues) {
-    out += (i.severity == Severity::kError ? "error " : "warning ") + i.path + ": " + i.message +
-           "\n";
+    out +=
+        (i.severity == Severity::kError ? "error " : "warning ") + i.path + ": " + i.message + "\n";
   }
   return out;
 }
@@ -84,8 +84,8 @@ TEST(ProfileRegistry, EveryDeclaredProfileIsKnown) {
 }
 
 TEST(ProfileRegistry, IgnoresVersionSuffixAndMergesParents) {
-  const ProfileRegistry::Profile* p = Registry().Find(
-      "http://hl7.org/fhir/us/carin-bb/StructureDefinition/C4BB-Patient|1.0.0");
+  const ProfileRegistry::Profile* p =
+      Registry().Find("http://hl7.org/fhir/us/carin-bb/StructureDefinition/C4BB-Patient|1.0.0");
   ASSERT_NE(p, nullptr);
   bool has_gender = false;  // from us-core-patient
   for (const auto& r : p->required) {
@@ -214,8 +214,7 @@ TEST(CheckProfiles, DemoDataConforms) {
     json::Value r = MustParse(d.json);
     ++checked;
     auto issues = CheckProfiles(Registry(), r);
-    EXPECT_TRUE(issues.empty()) << r.GetString("resourceType") << "/" << r.GetString("id")
-                                << ":\n"
+    EXPECT_TRUE(issues.empty()) << r.GetString("resourceType") << "/" << r.GetString("id") << ":\n"
                                 << Dump(issues);
   }
   EXPECT_GT(checked, 100);
@@ -225,11 +224,11 @@ TEST(CheckProfiles, DemoDataConforms) {
 // follow a later CARIN BB and fail base validation anyway).
 TEST(CheckProfiles, SharedFixturesConform) {
   fs::path dir;
-  for (const fs::path& p : {fs::path("/work/shared/fixtures"),
-                            fs::path(std::getenv("PORTICO_SOURCE_DIR") != nullptr
-                                         ? std::getenv("PORTICO_SOURCE_DIR")
-                                         : ".") /
-                                ".." / "shared" / "fixtures"}) {
+  for (const fs::path& p :
+       {fs::path("/work/shared/fixtures"),
+        fs::path(std::getenv("PORTICO_SOURCE_DIR") != nullptr ? std::getenv("PORTICO_SOURCE_DIR")
+                                                              : ".") /
+            ".." / "shared" / "fixtures"}) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       dir = p;
@@ -240,24 +239,24 @@ TEST(CheckProfiles, SharedFixturesConform) {
     GTEST_SKIP() << "shared fixtures not found";
   }
   int checked = 0;
-  std::function<void(const json::Value&, const std::string&)> visit =
-      [&](const json::Value& r, const std::string& file) {
-        if (r.GetString("resourceType") == "Bundle") {
-          if (const json::Value* entries = r.Find("entry"); entries != nullptr) {
-            for (const json::Value& e : entries->array()) {
-              if (const json::Value* res = e.Find("resource"); res != nullptr) {
-                visit(*res, file);
-              }
-            }
+  std::function<void(const json::Value&, const std::string&)> visit = [&](const json::Value& r,
+                                                                          const std::string& file) {
+    if (r.GetString("resourceType") == "Bundle") {
+      if (const json::Value* entries = r.Find("entry"); entries != nullptr) {
+        for (const json::Value& e : entries->array()) {
+          if (const json::Value* res = e.Find("resource"); res != nullptr) {
+            visit(*res, file);
           }
-          return;
         }
-        ++checked;
-        auto issues = CheckProfiles(Registry(), r);
-        EXPECT_FALSE(HasErrors(issues)) << file << " " << r.GetString("resourceType") << "/"
-                                        << r.GetString("id") << ":\n"
-                                        << Dump(issues);
-      };
+      }
+      return;
+    }
+    ++checked;
+    auto issues = CheckProfiles(Registry(), r);
+    EXPECT_FALSE(HasErrors(issues))
+        << file << " " << r.GetString("resourceType") << "/" << r.GetString("id") << ":\n"
+        << Dump(issues);
+  };
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
     if (!entry.is_regular_file() || entry.path().extension() != ".json" ||
         entry.path().string().find("cms-bfd-v2") != std::string::npos) {

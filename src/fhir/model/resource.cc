@@ -56,7 +56,10 @@ PreparedResource PrepareResource(json::Value resource, std::string type, std::st
       m.value.Erase("versionId");
       m.value.Erase("lastUpdated");
       if (!m.value.object().empty()) {
-        out.Set("meta", std::move(m.value));
+        // Right after id, where RenderStored puts it, so that a stored resource prepares to the
+        // same content hash as its source did (found by fhir_json_fuzz).
+        out.object().insert(out.object().begin() + 2,
+                            json::Value::Member{"meta", std::move(m.value)});
       }
       continue;
     }

@@ -565,10 +565,14 @@ http::Response Operations::Validate(const http::Request& req, const std::string&
     out += first ? "{" : ",{";
     first = false;
     bool warning = i.severity == ValidationIssue::Severity::kWarning;
-    out += std::string("\"severity\":\"") + (warning ? "warning" : "error") +
-           "\",\"code\":\"" +
-           (n < structural ? "structure" : warning ? "informational" : "processing") +
-           "\",\"diagnostics\":";
+    std::string_view code = "processing";  // profile conformance
+    if (n < structural) {
+      code = "structure";
+    } else if (warning) {
+      code = "informational";
+    }
+    out += std::string("\"severity\":\"") + (warning ? "warning" : "error") + "\",\"code\":\"" +
+           std::string(code) + "\",\"diagnostics\":";
     json::AppendQuoted(i.message, out);
     out += ",\"expression\":[";
     json::AppendQuoted(i.path, out);
