@@ -254,6 +254,10 @@ http::Response AuthorizationServer::Handle(const http::Request& req) {
     }
     return p == "/oauth/introspect" ? Introspect(req) : Revoke(req);
   }
+  if (p == "/oauth/manage" || p == "/oauth/manage/login" || p == "/oauth/manage/revoke" ||
+      p == "/oauth/manage/logout") {
+    return Manage(req);
+  }
   if (p == "/oauth/userinfo") {
     return UserInfo(req);
   }
@@ -270,6 +274,7 @@ std::string AuthorizationServer::SmartConfiguration() const {
   v.Set("introspection_endpoint", json::Value::String(i + "/oauth/introspect"));
   v.Set("revocation_endpoint", json::Value::String(i + "/oauth/revoke"));
   v.Set("userinfo_endpoint", json::Value::String(i + "/oauth/userinfo"));
+  v.Set("management_endpoint", json::Value::String(i + "/oauth/manage"));
   auto arr = [](std::initializer_list<const char*> items) {
     json::Value a = json::Value::MakeArray();
     for (const char* s : items) {
@@ -306,7 +311,8 @@ std::string AuthorizationServer::CapabilitySecurity() const {
   s += R"({"url":"authorize","valueUri":)" + json::Quote(i + "/oauth/authorize") + "},";
   s += R"({"url":"token","valueUri":)" + json::Quote(i + "/oauth/token") + "},";
   s += R"({"url":"introspect","valueUri":)" + json::Quote(i + "/oauth/introspect") + "},";
-  s += R"({"url":"revoke","valueUri":)" + json::Quote(i + "/oauth/revoke") + "}";
+  s += R"({"url":"revoke","valueUri":)" + json::Quote(i + "/oauth/revoke") + "},";
+  s += R"({"url":"manage","valueUri":)" + json::Quote(i + "/oauth/manage") + "}";
   s += "]}],\"description\":\"Every request needs a bearer access token issued by this server's "
        "SMART App Launch authorization server.\"}";
   return s;
@@ -1275,6 +1281,203 @@ http::Response AuthorizationServer::UserInfo(const http::Request& req) {
   out.Set("sub", json::Value::String(std::string(claims->GetString("sub"))));
   out.Set("fhirUser", json::Value::String(std::string(claims->GetString("fhirUser"))));
   return Json(200, out);
+}
+
+// ---- member app management (SMART management_endpoint) --------------------------------------
+
+namespace {
+
+constexpr const char* kManageCookie = "portico_manage";
+constexpr const char* kManageClient = "portico-manage";
+
+std::string FormatWhen(base::Millis ms) {
+  return ms <= 0 ? std::string("-") : base::FormatInstant(ms).substr(0, 16).replace(10, 1, " ");
+}
+
+}  // namespace
+
+http::Response AuthorizationServer::Manage(const http::Request& req) {
+  Params p;
+  if (!ReadParams(req, p, req.method != "POST")) {
+    return Html(400, ErrorPage("Invalid request", "The request is not correctly encoded."));
+  }
+  base::Millis now = clock_.NowMillis();
+  std::string cookie_path = "/oauth";
+  if (size_t scheme = options_.issuer.find("://"); scheme != std::string::npos) {
+    size_t slash = options_.issuer.find('/', scheme + 3);
+    if (slash != std::string::npos) {
+      cookie_path = options_.issuer.substr(slash) + "/oauth";
+    }
+  }
+  const std::string secure = options_.secure_cookies ? "; Secure" : "";
+  // A signed-in member has a manage session: an AuthRequest record keyed by the cookie's hash.
+  std::optional<store::AuthRequest> session;
+  if (std::string token = CookieValue(req, kManageCookie); token.size() >= 32) {
+    auto found = store_.GetAuthRequest(Sha("manage\n" + token));
+    if (found.ok() && found->has_value() && (*found)->client_id == kManageClient &&
+        (*found)->expires_at > now && !(*found)->username.empty()) {
+      session = **found;
+    }
+  }
+  if (req.path == "/oauth/manage/login" && req.method == "POST") {
+    // The login form carries a pre-login record (tx) bound to this browser and its CSRF token.
+    auto pre = store_.GetAuthRequest(Sha(Get(p, "tx")));
+    std::string browser = CookieValue(req, kSessionCookie);
+    if (!pre.ok() || !pre->has_value() || (*pre)->client_id != kManageClient ||
+        (*pre)->expires_at < now || browser.empty() ||
+        !auth::ConstantTimeEquals(Sha(browser), (*pre)->session_hash) ||
+        !auth::ConstantTimeEquals(Get(p, "csrf"), (*pre)->csrf_token)) {
+      return Html(400, ErrorPage("Cannot continue", "The form has expired. Open the page again."));
+    }
+    auto user = store_.GetUser(Get(p, "username"));
+    std::string password = Get(p, "password");
+    bool ok = user.ok() && user->has_value() && (*user)->locked_until <= now &&
+              auth::VerifyPassword(password, (*user)->password_hash);
+    if (user.ok() && !user->has_value()) {
+      auth::DummyPasswordCheck(password);
+    }
+    if (!ok) {
+      if (user.ok() && user->has_value() && (*user)->locked_until <= now) {
+        int failures = (*user)->failed_logins + 1;
+        base::Millis lock =
+            failures >= options_.max_failed_logins ? now + options_.lockout_seconds * 1000LL : 0;
+        (void)store_.RecordLoginFailure((*user)->username, lock);
+      }
+      return Html(401, LoginPage("/oauth/manage/login", Get(p, "tx"), (*pre)->csrf_token,
+                                 "Your connected apps", "The username or password is not right."));
+    }
+    (void)store_.ResetLoginFailures((*user)->username);
+    (void)store_.DeleteAuthRequest((*pre)->id_hash);
+    std::string token = Random(32);
+    store::AuthRequest s;
+    s.id_hash = Sha("manage\n" + token);
+    s.session_hash = Sha(browser);
+    s.csrf_token = Random(24);
+    s.client_id = kManageClient;
+    s.username = (*user)->username;
+    s.expires_at = now + options_.auth_request_seconds * 1000LL;
+    if (!store_.PutAuthRequest(s).ok()) {
+      return Html(503, ErrorPage("Try again later", "The service is temporarily unavailable."));
+    }
+    http::Response r = Redirect(options_.issuer + "/oauth/manage");
+    r.SetHeader("Set-Cookie", std::string(kManageCookie) + "=" + token + "; Path=" + cookie_path +
+                                  "/manage; HttpOnly; SameSite=Strict" + secure);
+    return r;
+  }
+  if (!session) {
+    // Not signed in: show the login form for this page.
+    std::string browser = CookieValue(req, kSessionCookie);
+    bool new_browser = browser.size() < 32;
+    if (new_browser) {
+      browser = Random(32);
+    }
+    std::string tx = Random(24);
+    store::AuthRequest pre;
+    pre.id_hash = Sha(tx);
+    pre.session_hash = Sha(browser);
+    pre.csrf_token = Random(24);
+    pre.client_id = kManageClient;
+    pre.expires_at = now + options_.auth_request_seconds * 1000LL;
+    if (!store_.PutAuthRequest(pre).ok()) {
+      return Html(503, ErrorPage("Try again later", "The service is temporarily unavailable."));
+    }
+    http::Response r = Html(200, LoginPage("/oauth/manage/login", tx, pre.csrf_token,
+                                           "Your connected apps", ""));
+    if (new_browser) {
+      r.SetHeader("Set-Cookie", std::string(kSessionCookie) + "=" + browser + "; Path=" +
+                                    cookie_path + "; HttpOnly; SameSite=Lax" + secure);
+    }
+    return r;
+  }
+  if (req.method == "POST") {
+    if (!auth::ConstantTimeEquals(Get(p, "csrf"), session->csrf_token)) {
+      return Html(400, ErrorPage("Cannot continue", "The form has expired. Open the page again."));
+    }
+    if (req.path == "/oauth/manage/logout") {
+      (void)store_.DeleteAuthRequest(session->id_hash);
+      http::Response r = Redirect(options_.issuer + "/oauth/manage");
+      r.SetHeader("Set-Cookie", std::string(kManageCookie) + "=; Path=" + cookie_path +
+                                    "/manage; Max-Age=0; HttpOnly; SameSite=Strict" + secure);
+      return r;
+    }
+    if (req.path == "/oauth/manage/revoke") {
+      auto grant = store_.GetGrant(Get(p, "grant"));
+      if (!grant.ok() || !grant->has_value() || (*grant)->username != session->username) {
+        return Html(404, ErrorPage("Not found", "That access grant is not yours."));
+      }
+      (void)store_.RevokeGrant((*grant)->grant_id);
+      (void)store_.Audit({now, "grant.revoked", (*grant)->client_id, session->username,
+                          (*grant)->patient_id, "by member"});
+      return Redirect(options_.issuer + "/oauth/manage");
+    }
+    return Html(405, ErrorPage("Not allowed", "Use the buttons on the page."));
+  }
+  // The dashboard: live grants with revoke buttons, then recent access history.
+  auto grants = store_.ListGrants(session->username);
+  auto audit = store_.ListAudit(2000);
+  std::string body = "<h1>Your connected apps</h1><p>Apps that can read health plan records "
+                     "you control. Revoking stops an app at once.</p>";
+  body += "<table><tr><th>App</th><th>Member</th><th>Access</th><th>Granted</th>"
+          "<th>Last used</th><th>Expires</th><th></th></tr>";
+  int live = 0;
+  if (grants.ok()) {
+    for (const store::Grant& g : *grants) {
+      bool has_refresh = !g.refresh_hash.empty() && g.refresh_expires_at > now;
+      bool access_alive = now - g.last_used_at < options_.access_token_seconds * 1000LL;
+      if (g.revoked || (!has_refresh && !access_alive)) {
+        continue;
+      }
+      ++live;
+      auto client = store_.GetClient(g.client_id);
+      std::string app = client.ok() && client->has_value() && !(*client)->name.empty()
+                            ? (*client)->name
+                            : g.client_id;
+      std::string scopes;
+      for (const auth::ResourceScope& rs : auth::ParseScopeString(g.scope).resources) {
+        scopes += "<li>" + HtmlEscape(auth::Describe(rs)) + "</li>";
+      }
+      body += "<tr><td>" + HtmlEscape(app) + "</td><td>" + HtmlEscape(labeler_(g.patient_id)) +
+              "</td><td><ul>" + scopes + "</ul></td><td>" + FormatWhen(g.created_at) +
+              "</td><td>" + FormatWhen(g.last_used_at) + "</td><td>" +
+              (has_refresh ? FormatWhen(g.refresh_expires_at) : std::string("when you sign out")) +
+              "</td><td><form method=\"post\" action=\"/oauth/manage/revoke\">"
+              "<input type=\"hidden\" name=\"csrf\" value=\"" +
+              HtmlEscape(session->csrf_token) +
+              "\"><input type=\"hidden\" name=\"grant\" value=\"" + HtmlEscape(g.grant_id) +
+              "\"><button type=\"submit\" name=\"revoke\" value=\"" + HtmlEscape(g.grant_id) +
+              "\">Revoke</button></form></td></tr>";
+    }
+  }
+  body += "</table>";
+  if (live == 0) {
+    body += "<p>No app has access right now.</p>";
+  }
+  body += "<h2>Access history</h2><table><tr><th>When</th><th>App</th><th>Member</th>"
+          "<th>What</th></tr>";
+  int shown = 0;
+  if (audit.ok()) {
+    for (const store::AuditEvent& e : *audit) {
+      if (e.username != session->username || shown >= 100) {
+        continue;
+      }
+      if (e.event != "fhir.access" && e.event != "token.issued" && e.event != "grant.revoked" &&
+          e.event != "consent.granted" && e.event != "token.refreshed") {
+        continue;
+      }
+      ++shown;
+      auto client = store_.GetClient(e.client_id);
+      std::string app = client.ok() && client->has_value() && !(*client)->name.empty()
+                            ? (*client)->name
+                            : e.client_id;
+      std::string what = e.event == "fhir.access" ? e.detail : e.event;
+      body += "<tr><td>" + FormatWhen(e.at) + "</td><td>" + HtmlEscape(app) + "</td><td>" +
+              HtmlEscape(e.patient_id) + "</td><td>" + HtmlEscape(what) + "</td></tr>";
+    }
+  }
+  body += "</table><form method=\"post\" action=\"/oauth/manage/logout\"><input "
+          "type=\"hidden\" name=\"csrf\" value=\"" +
+          HtmlEscape(session->csrf_token) + "\"><button type=\"submit\">Sign out</button></form>";
+  return Html(200, ManagePage(body));
 }
 
 }  // namespace portico::oauth

@@ -61,6 +61,7 @@ class AuthorizationServer {
   http::Response Introspect(const http::Request& req);
   http::Response Revoke(const http::Request& req);
   http::Response UserInfo(const http::Request& req);
+  http::Response Manage(const http::Request& req);
   http::Response Jwks();
   http::Response OpenIdConfiguration() const;
 

@@ -121,6 +121,14 @@ std::string ConsentPage(const std::string& action, const std::string& tx, const 
   return Page("Allow access", body);
 }
 
+std::string ManagePage(const std::string& escaped_body) {
+  return Page("Your connected apps",
+              "<style>table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid "
+              "#ddd;padding:.3rem;text-align:left;vertical-align:top}ul{margin:0;"
+              "padding-left:1rem}body{max-width:60rem}</style>" +
+                  escaped_body);
+}
+
 std::string ErrorPage(const std::string& title, const std::string& message) {
   return Page(title, "<h1>" + HtmlEscape(title) + "</h1><p class=\"error\">" +
                          HtmlEscape(message) + "</p>");

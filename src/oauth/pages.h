@@ -36,4 +36,7 @@ std::string ConsentPage(const std::string& action, const std::string& tx, const 
 
 std::string ErrorPage(const std::string& title, const std::string& message);
 
+// The member's connected-apps page around an already-escaped body.
+std::string ManagePage(const std::string& escaped_body);
+
 }  // namespace portico::oauth
