@@ -8,6 +8,7 @@
 
 #include "src/app/audit_sink.h"
 #include "src/app/commands.h"
+#include "src/app/developer_guide.h"
 #include "src/app/stores.h"
 #include "src/auth/scopes.h"
 #include "src/authz/authorizer.h"
@@ -251,8 +252,14 @@ int RunServe(const Config& config) {
     } else if (p == "/metrics") {
       r.body = metrics.RenderPrometheus();
       r.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    } else if (p == "/developers" || p == "/developers/") {
+      r.body = DeveloperGuidePage(base_url);
+      r.SetHeader("Content-Type", "text/html; charset=utf-8");
+      r.SetHeader("Content-Security-Policy",
+                  "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     } else if (p == "/") {
-      r.body = "Portico CMS Patient Access API. FHIR base: " + fhir_base + "\n";
+      r.body = "Portico CMS Patient Access API. FHIR base: " + fhir_base +
+               "\nApp developer guide: " + base_url + "/developers\n";
       r.SetHeader("Content-Type", "text/plain; charset=utf-8");
     } else {
       r = fhir::FhirApi::Error(404, "not-found", "No such endpoint: " + req.path);

@@ -61,6 +61,13 @@ class ObservabilityTest(unittest.TestCase):
         self.assertIn(("app", "ava", "demo-member-1", "read Patient status=200"), rows)
         self.assertTrue(all(token not in " ".join(map(str, r)) for r in rows))
 
+    def test_developer_guide_is_served(self):
+        r = self.server.get("/developers")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.header("content-type").startswith("text/html"))
+        self.assertIn(self.server.root + "/oauth/token", r.body)
+        self.assertIn("<h2>Registering an app</h2>", r.body)
+
     def test_sigterm_drains_and_exits_cleanly(self):
         self.server.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.server.proc.wait(timeout=20), 0)

@@ -10,6 +10,7 @@ std::string_view SearchParametersJson();
 std::string_view CompartmentPatientJson();
 std::string_view ResourceTypesTxt();
 std::string_view ServerResourcesJson();
+std::string_view DeveloperGuideMd();  // docs/api.md
 // data/elements.json: the FHIR R4 element model used by the structural validator.
 std::string_view ElementsJson();
 // data/profiles.json: profile facts (required elements, codes, bindings) for the profile checker.
