@@ -32,6 +32,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -610,7 +611,6 @@ def bench_size(a, members, nginx_holder, results):
         server.stop(a.stop_timeout)
 
     res["scenarios"] = {k: summarize(v) for k, v in scen.items()}
-    import sqlite3
     with sqlite3.connect(db) as c:
         res["audit_rows_after"] = c.execute("SELECT count(*) FROM auth_audit").fetchone()[0]
     if not a.keep_db:

@@ -15,7 +15,9 @@
 #include "src/authz/token_verifier.h"
 #include "src/base/strings.h"
 #include "src/fhir/model/outcome.h"
+#include "src/fhir/model/validator.h"
 #include "src/fhir/rest/fhir_api.h"
+#include "src/fhir/rest/writer.h"
 #include "src/fhir/search/registry.h"
 #include "src/http/client.h"
 #include "src/http/metrics.h"
@@ -159,6 +161,7 @@ int RunServe(const Config& config) {
     return fhir::FhirApi::Error(status, status == 408 ? "timeout" : "too-costly", message);
   };
   std::unique_ptr<fhir::FhirApi> api;
+  std::unique_ptr<fhir::Writer> writer;
   std::unique_ptr<oauth::AuthorizationServer> as;
   std::unique_ptr<authz::TokenVerifier> verifier;
   std::string base_url = config.base_url;
@@ -182,6 +185,38 @@ int RunServe(const Config& config) {
         return fhir::FhirApi::Error(503, "transient", "try again later");
       }
       return Unauthorized(principal.status().message());
+    }
+    // Writes: only system tokens (data feeds via SMART Backend Services) with c/u/d scopes.
+    bool is_write = req.method == "PUT" || req.method == "DELETE" || req.method == "PATCH" ||
+                    (req.method == "POST" && path.find("/_search") == std::string_view::npos &&
+                     path.find('$') == std::string_view::npos);
+    if (is_write) {
+      if (!principal->patient.empty()) {
+        return Forbidden("the Patient Access API is read-only for member apps");
+      }
+      if (req.method == "PATCH") {
+        return fhir::FhirApi::Error(405, "not-supported", "PATCH is not supported; use PUT");
+      }
+      bool may_write = false;
+      for (const auth::ResourceScope& rs : principal->scopes.resources) {
+        may_write = may_write || (rs.context == auth::Context::kSystem && (rs.c || rs.u || rs.d));
+      }
+      if (!may_write) {
+        return Forbidden("insufficient_scope: writing needs system/ create, update or delete "
+                         "scopes");
+      }
+      auto allowed = [&](const std::string& type, char op) {
+        auth::Interaction i = op == 'c'   ? auth::Interaction::kCreate
+                              : op == 'u' ? auth::Interaction::kUpdate
+                                          : auth::Interaction::kDelete;
+        return auth::ConstraintsFor(principal->scopes, auth::Context::kSystem, type, i)
+            .unconstrained;
+      };
+      http::Response r = writer->Handle(req, path, allowed);
+      audit.Record({clock.NowMillis(), "fhir.write", principal->client_id, principal->subject,
+                    "", req.method + " " + std::string(path.substr(0, path.find('/', 1))) +
+                            " status=" + std::to_string(r.status)});
+      return r;
     }
     FhirTarget target = Classify(path);
     if (target.system_history) {
@@ -372,6 +407,20 @@ int RunServe(const Config& config) {
   fo.max_count = config.max_count;
   fo.paging_secret = config.paging_secret;
   fo.capability_extra_security = as->CapabilitySecurity();
+  {
+    auto model = fhir::ElementModel::LoadBuiltin();
+    std::shared_ptr<const fhir::ElementModel> m = model.ok() ? *model : nullptr;
+    fhir::ResourceValidator validate = [m](const json::Value& r) {
+      std::vector<std::string> out;
+      if (m != nullptr) {
+        for (const fhir::ValidationIssue& i : fhir::ValidateResource(*m, r)) {
+          out.push_back(i.path + ": " + i.message);
+        }
+      }
+      return out;
+    };
+    writer = std::make_unique<fhir::Writer>(*st.resources, st.registry, validate, fhir_base);
+  }
   api = std::make_unique<fhir::FhirApi>(*st.resources, st.registry, fo, clock);
   std::fprintf(stdout, "Portico listening on %s:%u\nFHIR base URL: %s\n", host.c_str(),
                server.port(), fhir_base.c_str());

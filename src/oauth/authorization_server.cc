@@ -287,7 +287,8 @@ std::string AuthorizationServer::SmartConfiguration() const {
   v.Set("token_endpoint_auth_methods", arr({"client_secret_basic", "client_secret_post"}));
   v.Set("token_endpoint_auth_signing_alg_values_supported",
         arr({"RS384", "ES384", "RS256", "ES256"}));
-  v.Set("grant_types_supported", arr({"authorization_code", "refresh_token"}));
+  v.Set("grant_types_supported",
+        arr({"authorization_code", "refresh_token", "client_credentials"}));
   v.Set("response_types_supported", arr({"code"}));
   v.Set("code_challenge_methods_supported", arr({"S256"}));
   v.Set("scopes_supported",
@@ -1113,11 +1114,71 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
                         "grant=" + g.grant_id});
     return Json(200, *issued);
   }
+  if (grant_type == "client_credentials") {
+    // SMART Backend Services: a payer system with a registered key set asks for system/ scopes.
+    if (client.type != store::ClientType::kConfidentialAsymmetric) {
+      return OAuthError(400, "unauthorized_client",
+                        "client_credentials requires private_key_jwt client authentication");
+    }
+    auth::ScopeSet requested = auth::ParseScopeString(Get(p, "scope"));
+    auth::ScopeSet allowed = auth::ParseScopeString(client.scope);
+    auth::ScopeSet system;
+    for (const auth::ResourceScope& rs : requested.resources) {
+      if (rs.context == auth::Context::kSystem) {
+        system.resources.push_back(rs);
+      }
+    }
+    auth::ScopeSet granted = auth::Narrow(system, allowed);
+    if (granted.resources.empty()) {
+      return OAuthError(400, "invalid_scope",
+                        "request system/ scopes that this client is registered for");
+    }
+    granted.invalid.clear();
+    auto snap = keys_.Get();
+    if (snap == nullptr || snap->current == nullptr) {
+      return OAuthError(503, "temporarily_unavailable", "signing keys are not available");
+    }
+    store::Grant g;
+    g.grant_id = Random(18);
+    g.client_id = client.client_id;
+    g.username = "client:" + client.client_id;
+    g.scope = granted.ToString();
+    g.created_at = now;
+    g.last_used_at = now;
+    if (!store_.PutGrant(g).ok()) {
+      return OAuthError(503, "temporarily_unavailable", "please try again");
+    }
+    int64_t now_s = now / 1000;
+    int lifetime = std::min(options_.access_token_seconds, 300);  // backend tokens: 5 minutes
+    json::Value at = json::Value::MakeObject();
+    at.Set("iss", json::Value::String(options_.issuer));
+    at.Set("sub", json::Value::String(client.client_id));
+    at.Set("aud", json::Value::String(options_.fhir_base));
+    at.Set("exp", json::Value::Int(now_s + lifetime));
+    at.Set("iat", json::Value::Int(now_s));
+    at.Set("nbf", json::Value::Int(now_s));
+    at.Set("jti", json::Value::String(Random(16)));
+    at.Set("client_id", json::Value::String(client.client_id));
+    at.Set("scope", json::Value::String(g.scope));
+    at.Set("gid", json::Value::String(g.grant_id));
+    auto token = auth::SignJwt(*snap->current, at, "at+jwt");
+    if (!token.ok()) {
+      return OAuthError(500, "server_error", "could not issue tokens");
+    }
+    json::Value out = json::Value::MakeObject();
+    out.Set("access_token", json::Value::String(*token));
+    out.Set("token_type", json::Value::String("Bearer"));
+    out.Set("expires_in", json::Value::Int(lifetime));
+    out.Set("scope", json::Value::String(g.scope));
+    (void)store_.Audit({now, "token.issued", g.client_id, g.username, "",
+                        "client_credentials grant=" + g.grant_id});
+    return Json(200, out);
+  }
   if (grant_type.empty()) {
     return OAuthError(400, "invalid_request", "grant_type is required");
   }
   return OAuthError(400, "unsupported_grant_type",
-                    "supported: authorization_code, refresh_token");
+                    "supported: authorization_code, refresh_token, client_credentials");
 }
 
 // ---- introspection, revocation, userinfo ------------------------------------------------------
