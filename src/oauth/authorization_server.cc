@@ -264,9 +264,18 @@ http::Response AuthorizationServer::Handle(const http::Request& req) {
   return OAuthError(404, "invalid_request", "no such endpoint");
 }
 
-std::string AuthorizationServer::SmartConfiguration() const {
-  const std::string& i = options_.issuer;
-  json::Value v = json::Value::MakeObject();
+namespace {
+
+json::Value StringArray(std::initializer_list<const char*> items) {
+  json::Value a = json::Value::MakeArray();
+  for (const char* s : items) {
+    a.Push(json::Value::String(s));
+  }
+  return a;
+}
+
+// The endpoint URLs both discovery documents publish.
+void SetEndpoints(const std::string& i, json::Value& v) {
   v.Set("issuer", json::Value::String(i));
   v.Set("jwks_uri", json::Value::String(i + "/oauth/jwks"));
   v.Set("authorization_endpoint", json::Value::String(i + "/oauth/authorize"));
@@ -274,23 +283,24 @@ std::string AuthorizationServer::SmartConfiguration() const {
   v.Set("introspection_endpoint", json::Value::String(i + "/oauth/introspect"));
   v.Set("revocation_endpoint", json::Value::String(i + "/oauth/revoke"));
   v.Set("userinfo_endpoint", json::Value::String(i + "/oauth/userinfo"));
-  v.Set("management_endpoint", json::Value::String(i + "/oauth/manage"));
-  auto arr = [](std::initializer_list<const char*> items) {
-    json::Value a = json::Value::MakeArray();
-    for (const char* s : items) {
-      a.Push(json::Value::String(s));
-    }
-    return a;
-  };
+  v.Set("grant_types_supported",
+        StringArray({"authorization_code", "refresh_token", "client_credentials"}));
+  v.Set("response_types_supported", StringArray({"code"}));
+  v.Set("code_challenge_methods_supported", StringArray({"S256"}));
   v.Set("token_endpoint_auth_methods_supported",
-        arr({"client_secret_basic", "client_secret_post", "private_key_jwt"}));
+        StringArray({"client_secret_basic", "client_secret_post", "private_key_jwt"}));
+}
+
+}  // namespace
+
+std::string AuthorizationServer::SmartConfiguration() const {
+  json::Value v = json::Value::MakeObject();
+  SetEndpoints(options_.issuer, v);
+  v.Set("management_endpoint", json::Value::String(options_.issuer + "/oauth/manage"));
+  auto arr = StringArray;
   v.Set("token_endpoint_auth_methods", arr({"client_secret_basic", "client_secret_post"}));
   v.Set("token_endpoint_auth_signing_alg_values_supported",
         arr({"RS384", "ES384", "RS256", "ES256"}));
-  v.Set("grant_types_supported",
-        arr({"authorization_code", "refresh_token", "client_credentials"}));
-  v.Set("response_types_supported", arr({"code"}));
-  v.Set("code_challenge_methods_supported", arr({"S256"}));
   v.Set("scopes_supported",
         arr({"openid", "fhirUser", "profile", "launch/patient", "offline_access", "online_access",
              "patient/*.read", "patient/*.rs", "patient/Patient.read", "patient/Patient.rs",
@@ -320,31 +330,13 @@ std::string AuthorizationServer::CapabilitySecurity() const {
 }
 
 http::Response AuthorizationServer::OpenIdConfiguration() const {
-  const std::string& i = options_.issuer;
   json::Value v = json::Value::MakeObject();
-  v.Set("issuer", json::Value::String(i));
-  v.Set("authorization_endpoint", json::Value::String(i + "/oauth/authorize"));
-  v.Set("token_endpoint", json::Value::String(i + "/oauth/token"));
-  v.Set("userinfo_endpoint", json::Value::String(i + "/oauth/userinfo"));
-  v.Set("jwks_uri", json::Value::String(i + "/oauth/jwks"));
-  v.Set("introspection_endpoint", json::Value::String(i + "/oauth/introspect"));
-  v.Set("revocation_endpoint", json::Value::String(i + "/oauth/revoke"));
-  auto arr = [](std::initializer_list<const char*> items) {
-    json::Value a = json::Value::MakeArray();
-    for (const char* s : items) {
-      a.Push(json::Value::String(s));
-    }
-    return a;
-  };
-  v.Set("response_types_supported", arr({"code"}));
+  SetEndpoints(options_.issuer, v);
+  auto arr = StringArray;
   v.Set("subject_types_supported", arr({"public"}));
   v.Set("id_token_signing_alg_values_supported", arr({"RS256"}));
   v.Set("scopes_supported", arr({"openid", "fhirUser", "profile", "offline_access"}));
   v.Set("claims_supported", arr({"iss", "sub", "aud", "exp", "iat", "nonce", "fhirUser"}));
-  v.Set("grant_types_supported", arr({"authorization_code", "refresh_token"}));
-  v.Set("token_endpoint_auth_methods_supported",
-        arr({"client_secret_basic", "client_secret_post", "private_key_jwt"}));
-  v.Set("code_challenge_methods_supported", arr({"S256"}));
   http::Response r = Json(200, v);
   r.SetHeader("Access-Control-Allow-Origin", "*");
   r.SetHeader("Cache-Control", "public, max-age=300");
@@ -411,15 +403,15 @@ http::Response AuthorizationServer::Authorize(const http::Request& req) {
     aud = TrimSlash(Get(p, "resource"));
   }
   if (aud != options_.fhir_base) {
-    return RedirectError(redirect_uri, "invalid_request",
-                         "aud must be this server's FHIR base URL", state);
+    return RedirectError(redirect_uri, "invalid_request", "aud must be this server's FHIR base URL",
+                         state);
   }
   std::string challenge = Get(p, "code_challenge");
   std::string method = Get(p, "code_challenge_method");
   if (!challenge.empty() || !method.empty()) {
     if (method != "S256") {
-      return RedirectError(redirect_uri, "invalid_request",
-                           "code_challenge_method must be S256", state);
+      return RedirectError(redirect_uri, "invalid_request", "code_challenge_method must be S256",
+                           state);
     }
     if (!IsPkceString(challenge) || challenge.size() != 43) {
       return RedirectError(redirect_uri, "invalid_request", "malformed code_challenge", state);
@@ -487,7 +479,8 @@ static StatusOr<TxContext> LoadTx(store::AuthStore& store, const base::Clock& cl
   TxContext ctx;
   ctx.tx = Get(p, "tx");
   if (ctx.tx.empty()) {
-    return InvalidArgumentError("This page needs an authorization request. Start again from the app.");
+    return InvalidArgumentError(
+        "This page needs an authorization request. Start again from the app.");
   }
   auto ar = store.GetAuthRequest(Sha(ctx.tx));
   if (!ar.ok()) {
@@ -499,7 +492,8 @@ static StatusOr<TxContext> LoadTx(store::AuthStore& store, const base::Clock& cl
   ctx.request = **ar;
   std::string session = CookieValue(req, kSessionCookie);
   if (session.empty() || !auth::ConstantTimeEquals(Sha(session), ctx.request.session_hash)) {
-    return PermissionDeniedError("This sign-in was started in another browser. Start again from the app.");
+    return PermissionDeniedError(
+        "This sign-in was started in another browser. Start again from the app.");
   }
   if (req.method == "POST" && !auth::ConstantTimeEquals(Get(p, "csrf"), ctx.request.csrf_token)) {
     return PermissionDeniedError("The form has expired. Start again from the app.");
@@ -568,8 +562,8 @@ http::Response AuthorizationServer::Login(const http::Request& req) {
     }
   }
   if (candidates.empty()) {
-    return Html(403, ErrorPage("No member record",
-                               "This account is not linked to any member's records."));
+    return Html(
+        403, ErrorPage("No member record", "This account is not linked to any member's records."));
   }
   store::AuthRequest ar = ctx->request;
   ar.username = u.username;
@@ -658,9 +652,9 @@ http::Response AuthorizationServer::Consent(const http::Request& req) {
     for (const std::string& o : requested.others) {
       items.push_back({o, auth::DescribeOther(o)});
     }
-    return Html(200, ConsentPage("/oauth/consent", ctx->tx, ar.csrf_token, app,
-                                 labeler_(ar.patient_id), items,
-                                 requested.others.count("offline_access") > 0, wildcard));
+    return Html(200,
+                ConsentPage("/oauth/consent", ctx->tx, ar.csrf_token, app, labeler_(ar.patient_id),
+                            items, requested.others.count("offline_access") > 0, wildcard));
   }
   base::Millis now = clock_.NowMillis();
   std::string decision = Get(p, "decision");
@@ -707,8 +701,8 @@ http::Response AuthorizationServer::Consent(const http::Request& req) {
   if (code.empty() || !store_.PutCode(ac).ok()) {
     return RedirectError(ar.redirect_uri, "server_error", "please try again", ar.state);
   }
-  (void)store_.Audit({now, "consent.granted", ar.client_id, ar.username, ar.patient_id,
-                      "scope=" + ac.scope});
+  (void)store_.Audit(
+      {now, "consent.granted", ar.client_id, ar.username, ar.patient_id, "scope=" + ac.scope});
   std::vector<std::pair<std::string, std::string>> params = {{"code", code}};
   if (!ar.state.empty()) {
     params.emplace_back("state", ar.state);
@@ -956,21 +950,20 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
   Params p;
   std::string ct = base::ToLowerAscii(req.Header("content-type"));
   if (!base::StartsWith(ct, "application/x-www-form-urlencoded")) {
-    return OAuthError(400, "invalid_request",
-                      "the body must be application/x-www-form-urlencoded");
+    return OAuthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
   }
   if (!ReadParams(req, p, false)) {
     return OAuthError(400, "invalid_request", "malformed form body");
   }
-  for (const char* single : {"grant_type", "code", "redirect_uri", "code_verifier",
-                             "refresh_token", "client_id", "client_secret", "scope"}) {
+  for (const char* single : {"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token",
+                             "client_id", "client_secret", "scope"}) {
     if (Count(p, single) > 1) {
       return OAuthError(400, "invalid_request", std::string("parameter repeated: ") + single);
     }
   }
   bool used_basic = false;
-  auto ca = AuthenticateClient(store_, req, p, options_.issuer + "/oauth/token", clock_,
-                               used_basic, options_.fetch_url);
+  auto ca = AuthenticateClient(store_, req, p, options_.issuer + "/oauth/token", clock_, used_basic,
+                               options_.fetch_url);
   if (!ca.ok()) {
     if (ca.status().code() != StatusCode::kUnauthenticated) {
       return OAuthError(503, "temporarily_unavailable", "please try again");
@@ -996,8 +989,8 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     if (ac.used) {
       // A replayed code: revoke everything it issued (RFC 6749 section 4.1.2).
       (void)store_.RevokeGrant(ac.grant_id);
-      (void)store_.Audit({now, "code.replayed", ac.client_id, ac.username, ac.patient_id,
-                          "grant revoked"});
+      (void)store_.Audit(
+          {now, "code.replayed", ac.client_id, ac.username, ac.patient_id, "grant revoked"});
       return OAuthError(400, "invalid_grant", "the authorization code was already used");
     }
     if (ac.expires_at < now) {
@@ -1046,8 +1039,8 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     if (!issued.ok()) {
       return OAuthError(500, "server_error", "could not issue tokens");
     }
-    (void)store_.Audit({now, "token.issued", g.client_id, g.username, g.patient_id,
-                        "grant=" + g.grant_id});
+    (void)store_.Audit(
+        {now, "token.issued", g.client_id, g.username, g.patient_id, "grant=" + g.grant_id});
     return Json(200, *issued);
   }
   if (grant_type == "refresh_token") {
@@ -1073,8 +1066,8 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     auto user = store_.GetUser(g.username);
     bool still = user.ok() && user->has_value() &&
                  ((*user)->patient_id == g.patient_id ||
-                  std::find((*user)->represents.begin(), (*user)->represents.end(),
-                            g.patient_id) != (*user)->represents.end());
+                  std::find((*user)->represents.begin(), (*user)->represents.end(), g.patient_id) !=
+                      (*user)->represents.end());
     if (!still) {
       (void)store_.RevokeGrant(g.grant_id);
       return OAuthError(400, "invalid_grant", "access to this member's records has ended");
@@ -1085,8 +1078,9 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
           auth::Narrow(auth::ParseScopeString(requested), auth::ParseScopeString(g.scope));
       auth::ScopeSet granted_set = auth::ParseScopeString(g.scope);
       auth::ScopeSet req_set = auth::ParseScopeString(requested);
-      bool others_ok = std::all_of(req_set.others.begin(), req_set.others.end(),
-                                   [&](const std::string& o) { return granted_set.others.count(o); });
+      bool others_ok =
+          std::all_of(req_set.others.begin(), req_set.others.end(),
+                      [&](const std::string& o) { return granted_set.others.count(o); });
       if (!narrowed.invalid.empty() || !req_set.invalid.empty() || !others_ok) {
         return OAuthError(400, "invalid_scope", "a refresh may only narrow the granted scope");
       }
@@ -1096,7 +1090,8 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     std::string next = Random(32);
     base::Millis expires = g.refresh_expires_at;
     if (auth::ParseScopeString(g.scope).others.count("offline_access")) {
-      expires = std::max<base::Millis>(expires, now + options_.refresh_days * 86400000LL);  // sliding
+      expires =
+          std::max<base::Millis>(expires, now + options_.refresh_days * 86400000LL);  // sliding
     }
     auto rotated = store_.RotateRefresh(g.grant_id, g.refresh_hash, Sha(next), expires);
     if (!rotated.ok()) {
@@ -1110,8 +1105,8 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     if (!issued.ok()) {
       return OAuthError(500, "server_error", "could not issue tokens");
     }
-    (void)store_.Audit({now, "token.refreshed", g.client_id, g.username, g.patient_id,
-                        "grant=" + g.grant_id});
+    (void)store_.Audit(
+        {now, "token.refreshed", g.client_id, g.username, g.patient_id, "grant=" + g.grant_id});
     return Json(200, *issued);
   }
   if (grant_type == "client_credentials") {
@@ -1197,8 +1192,8 @@ StatusOr<json::Value> VerifyAccessToken(KeyManager& keys, const std::string& tok
     return UnavailableError("keys unavailable");
   }
   ASSIGN_OR_RETURN(json::Value claims, auth::VerifyJws(token, snap->published, {"RS256"}));
-  RETURN_IF_ERROR(
-      auth::ValidateClaims(claims, options.issuer, options.fhir_base, clock.NowMillis() / 1000, 30));
+  RETURN_IF_ERROR(auth::ValidateClaims(claims, options.issuer, options.fhir_base,
+                                       clock.NowMillis() / 1000, 30));
   return claims;
 }
 
@@ -1217,8 +1212,8 @@ http::Response AuthorizationServer::Introspect(const http::Request& req) {
     std::string_view authz = req.Header("authorization");
     bool bearer_ok = false;
     if (base::StartsWith(base::ToLowerAscii(authz.substr(0, 7)), "bearer ")) {
-      auto claims = VerifyAccessToken(keys_, std::string(base::Trim(authz.substr(7))), options_,
-                                      clock_);
+      auto claims =
+          VerifyAccessToken(keys_, std::string(base::Trim(authz.substr(7))), options_, clock_);
       bearer_ok = claims.ok();
     }
     if (!bearer_ok) {
@@ -1320,8 +1315,8 @@ http::Response AuthorizationServer::UserInfo(const http::Request& req) {
     r.SetHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
     return r;
   }
-  auto claims = VerifyAccessToken(keys_, std::string(base::Trim(authz.substr(7))), options_,
-                                  clock_);
+  auto claims =
+      VerifyAccessToken(keys_, std::string(base::Trim(authz.substr(7))), options_, clock_);
   bool active = false;
   if (claims.ok()) {
     auto a = store_.GrantActive(std::string(claims->GetString("gid")));
@@ -1442,11 +1437,11 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
     if (!store_.PutAuthRequest(pre).ok()) {
       return Html(503, ErrorPage("Try again later", "The service is temporarily unavailable."));
     }
-    http::Response r = Html(200, LoginPage("/oauth/manage/login", tx, pre.csrf_token,
-                                           "Your connected apps", ""));
+    http::Response r =
+        Html(200, LoginPage("/oauth/manage/login", tx, pre.csrf_token, "Your connected apps", ""));
     if (new_browser) {
-      r.SetHeader("Set-Cookie", std::string(kSessionCookie) + "=" + browser + "; Path=" +
-                                    cookie_path + "; HttpOnly; SameSite=Lax" + secure);
+      r.SetHeader("Set-Cookie", std::string(kSessionCookie) + "=" + browser +
+                                    "; Path=" + cookie_path + "; HttpOnly; SameSite=Lax" + secure);
     }
     return r;
   }
@@ -1476,10 +1471,12 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
   // The dashboard: live grants with revoke buttons, then recent access history.
   auto grants = store_.ListGrants(session->username);
   auto audit = store_.ListAudit(2000);
-  std::string body = "<h1>Your connected apps</h1><p>Apps that can read health plan records "
-                     "you control. Revoking stops an app at once.</p>";
-  body += "<table><tr><th>App</th><th>Member</th><th>Access</th><th>Granted</th>"
-          "<th>Last used</th><th>Expires</th><th></th></tr>";
+  std::string body =
+      "<h1>Your connected apps</h1><p>Apps that can read health plan records "
+      "you control. Revoking stops an app at once.</p>";
+  body +=
+      "<table><tr><th>App</th><th>Member</th><th>Access</th><th>Granted</th>"
+      "<th>Last used</th><th>Expires</th><th></th></tr>";
   int live = 0;
   if (grants.ok()) {
     for (const store::Grant& g : *grants) {
@@ -1498,8 +1495,8 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
         scopes += "<li>" + HtmlEscape(auth::Describe(rs)) + "</li>";
       }
       body += "<tr><td>" + HtmlEscape(app) + "</td><td>" + HtmlEscape(labeler_(g.patient_id)) +
-              "</td><td><ul>" + scopes + "</ul></td><td>" + FormatWhen(g.created_at) +
-              "</td><td>" + FormatWhen(g.last_used_at) + "</td><td>" +
+              "</td><td><ul>" + scopes + "</ul></td><td>" + FormatWhen(g.created_at) + "</td><td>" +
+              FormatWhen(g.last_used_at) + "</td><td>" +
               (has_refresh ? FormatWhen(g.refresh_expires_at) : std::string("when you sign out")) +
               "</td><td><form method=\"post\" action=\"/oauth/manage/revoke\">"
               "<input type=\"hidden\" name=\"csrf\" value=\"" +
@@ -1513,8 +1510,9 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
   if (live == 0) {
     body += "<p>No app has access right now.</p>";
   }
-  body += "<h2>Access history</h2><table><tr><th>When</th><th>App</th><th>Member</th>"
-          "<th>What</th></tr>";
+  body +=
+      "<h2>Access history</h2><table><tr><th>When</th><th>App</th><th>Member</th>"
+      "<th>What</th></tr>";
   int shown = 0;
   if (audit.ok()) {
     for (const store::AuditEvent& e : *audit) {
@@ -1535,9 +1533,10 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
               HtmlEscape(e.patient_id) + "</td><td>" + HtmlEscape(what) + "</td></tr>";
     }
   }
-  body += "</table><form method=\"post\" action=\"/oauth/manage/logout\"><input "
-          "type=\"hidden\" name=\"csrf\" value=\"" +
-          HtmlEscape(session->csrf_token) + "\"><button type=\"submit\">Sign out</button></form>";
+  body +=
+      "</table><form method=\"post\" action=\"/oauth/manage/logout\"><input "
+      "type=\"hidden\" name=\"csrf\" value=\"" +
+      HtmlEscape(session->csrf_token) + "\"><button type=\"submit\">Sign out</button></form>";
   return Html(200, ManagePage(body));
 }
 

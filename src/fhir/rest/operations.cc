@@ -10,26 +10,13 @@
 #include "src/fhir/model/profile_checker.h"
 #include "src/fhir/model/resource.h"
 #include "src/fhir/model/validator.h"
+#include "src/fhir/rest/responses.h"
 #include "src/json/json.h"
 #include "src/store/sql/search_sql.h"
 
 namespace portico::fhir {
 
 namespace {
-
-constexpr const char* kFhirJson = "application/fhir+json; charset=utf-8";
-
-http::Response Json(int status, std::string body) {
-  http::Response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.SetHeader("Content-Type", kFhirJson);
-  return r;
-}
-
-http::Response Error(int status, std::string_view code, std::string_view message) {
-  return Json(status, OperationOutcome(status >= 500 ? "fatal" : "error", code, message));
-}
 
 std::string Uuid() {
   thread_local std::mt19937_64 rng(std::random_device{}());
@@ -77,7 +64,8 @@ bool DemographicsMatch(const json::Value& sent, const json::Value& candidate) {
   }
   for (const json::Value& sn : sent_names->array()) {
     for (const json::Value& n : names->array()) {
-      if (!sn.GetString("family").empty() && SameText(sn.GetString("family"), n.GetString("family"))) {
+      if (!sn.GetString("family").empty() &&
+          SameText(sn.GetString("family"), n.GetString("family"))) {
         const json::Value* sg = sn.Find("given");
         const json::Value* g = n.Find("given");
         if (sg == nullptr || !sg->is_array() || sg->array().empty() || g == nullptr ||
@@ -135,13 +123,13 @@ http::Response Operations::Handle(const http::Request& req, const std::string& t
   bool get = req.method == "GET" || req.method == "HEAD";
   if (name == "$member-match" && type == "Patient" && id.empty()) {
     if (req.method != "POST") {
-      return Error(405, "not-supported", "$member-match is invoked with POST");
+      return FhirErrorResponse(405, "not-supported", "$member-match is invoked with POST");
     }
     return MemberMatch(req, scope);
   }
   if (name == "$everything" && type == "Patient" && !id.empty()) {
     if (!get) {
-      return Error(405, "not-supported", "$everything is invoked with GET");
+      return FhirErrorResponse(405, "not-supported", "$everything is invoked with GET");
     }
     return Everything(req, id, query, scope);
   }
@@ -153,37 +141,38 @@ http::Response Operations::Handle(const http::Request& req, const std::string& t
       // Parameters in a form body are accepted like the query string.
       QueryPairs pairs = query;
       if (!http::ParseFormEncoded(req.body, pairs)) {
-        return Error(400, "invalid", "malformed form body");
+        return FhirErrorResponse(400, "invalid", "malformed form body");
       }
       return DocRef(pairs, scope);
     }
-    return Error(405, "not-supported", "$docref is invoked with GET or POST");
+    return FhirErrorResponse(405, "not-supported", "$docref is invoked with GET or POST");
   }
   if (name == "$validate" && id.empty()) {
     if (req.method != "POST") {
-      return Error(405, "not-supported", "$validate is invoked with POST");
+      return FhirErrorResponse(405, "not-supported", "$validate is invoked with POST");
     }
     return Validate(req, type, query);
   }
-  return Error(404, "not-supported",
-               "Operation " + name + " is not supported on " + type + (id.empty() ? "" : "/[id]"));
+  return FhirErrorResponse(
+      404, "not-supported",
+      "Operation " + name + " is not supported on " + type + (id.empty() ? "" : "/[id]"));
 }
 
 http::Response Operations::MemberMatch(const http::Request& req, const AccessScope& scope) {
   if (!scope.unrestricted) {
-    return Error(403, "forbidden",
-                 "$member-match is for payer systems: it needs a system/ scoped token");
+    return FhirErrorResponse(403, "forbidden",
+                             "$member-match is for payer systems: it needs a system/ scoped token");
   }
   auto body = ParametersBody(req);
   if (!body.ok()) {
-    return Error(400, "invalid", body.status().message());
+    return FhirErrorResponse(400, "invalid", body.status().message());
   }
   if (!body->is_object() || body->GetString("resourceType") != "Parameters") {
-    return Error(400, "invalid", "the body must be a Parameters resource");
+    return FhirErrorResponse(400, "invalid", "the body must be a Parameters resource");
   }
   const json::Value* params = body->Find("parameter");
   if (params == nullptr || !params->is_array()) {
-    return Error(400, "invalid", "Parameters.parameter is missing");
+    return FhirErrorResponse(400, "invalid", "Parameters.parameter is missing");
   }
   const json::Value* patient = nullptr;
   const json::Value* old_coverage = nullptr;
@@ -203,29 +192,31 @@ http::Response Operations::MemberMatch(const http::Request& req, const AccessSco
       slot = &new_coverage;
       expected = "Coverage";
     } else {
-      return Error(400, "invalid",
-                   "unknown parameter '" + std::string(n) +
-                       "' (HRex 0.2.0 defines MemberPatient, OldCoverage and NewCoverage)");
+      return FhirErrorResponse(
+          400, "invalid",
+          "unknown parameter '" + std::string(n) +
+              "' (HRex 0.2.0 defines MemberPatient, OldCoverage and NewCoverage)");
     }
     if (*slot != nullptr) {
-      return Error(400, "invalid", "parameter " + std::string(n) + " is repeated");
+      return FhirErrorResponse(400, "invalid", "parameter " + std::string(n) + " is repeated");
     }
     if (res == nullptr || res->GetString("resourceType") != expected) {
-      return Error(400, "invalid",
-                   "parameter " + std::string(n) + " must carry a " + std::string(expected));
+      return FhirErrorResponse(
+          400, "invalid", "parameter " + std::string(n) + " must carry a " + std::string(expected));
     }
     *slot = res;
   }
   if (patient == nullptr || old_coverage == nullptr || new_coverage == nullptr) {
-    return Error(400, "required",
-                 "MemberPatient, OldCoverage and NewCoverage are all required");
+    return FhirErrorResponse(400, "required",
+                             "MemberPatient, OldCoverage and NewCoverage are all required");
   }
   // Candidates: our Coverages carrying an identifier the old coverage names, else a demographic
   // search. Every candidate must then agree on the demographics.
   std::set<std::string> candidates;
   AccessScope all;
   Status status;
-  if (const json::Value* ids = old_coverage->Find("identifier"); ids != nullptr && ids->is_array()) {
+  if (const json::Value* ids = old_coverage->Find("identifier");
+      ids != nullptr && ids->is_array()) {
     for (const json::Value& ident : ids->array()) {
       std::string value(ident.GetString("value"));
       if (value.empty()) {
@@ -236,11 +227,11 @@ http::Response Operations::MemberMatch(const http::Request& req, const AccessSco
                               {{"identifier", system.empty() ? value : system + "|" + value}}, 50,
                               base_url_, status);
       if (!status.ok()) {
-        return Error(400, "invalid", status.message());
+        return FhirErrorResponse(400, "invalid", status.message());
       }
       auto page = store_.Search(q, all);
       if (!page.ok()) {
-        return Error(500, "exception", "search failed");
+        return FhirErrorResponse(500, "exception", "search failed");
       }
       for (const auto& r : page->matches) {
         auto cov = json::Parse(r.body);
@@ -264,17 +255,18 @@ http::Response Operations::MemberMatch(const http::Request& req, const AccessSco
     }
     std::string birth(patient->GetString("birthDate"));
     if (family.empty() || birth.empty()) {
-      return Error(422, "processing",
-                   "no member matched: MemberPatient needs at least family name and birthDate");
+      return FhirErrorResponse(
+          422, "processing",
+          "no member matched: MemberPatient needs at least family name and birthDate");
     }
     SearchQuery q = QueryOf(*registry_, "Patient", {{"family", family}, {"birthdate", birth}}, 50,
                             base_url_, status);
     if (!status.ok()) {
-      return Error(400, "invalid", status.message());
+      return FhirErrorResponse(400, "invalid", status.message());
     }
     auto page = store_.Search(q, all);
     if (!page.ok()) {
-      return Error(500, "exception", "search failed");
+      return FhirErrorResponse(500, "exception", "search failed");
     }
     for (const auto& r : page->matches) {
       candidates.insert(r.id);
@@ -292,11 +284,13 @@ http::Response Operations::MemberMatch(const http::Request& req, const AccessSco
     }
   }
   if (matched.empty()) {
-    return Error(422, "processing", "no member matched the demographics and coverage given");
+    return FhirErrorResponse(422, "processing",
+                             "no member matched the demographics and coverage given");
   }
   if (matched.size() > 1) {
-    return Error(422, "multiple-matches",
-                 "more than one member matched; the request must identify the member uniquely");
+    return FhirErrorResponse(
+        422, "multiple-matches",
+        "more than one member matched; the request must identify the member uniquely");
   }
   const json::Value& m = matched[0];
   json::Value identifier;
@@ -312,33 +306,35 @@ http::Response Operations::MemberMatch(const http::Request& req, const AccessSco
     }
   }
   if (identifier.is_null()) {
-    auto ident = json::Parse(R"({"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MB"}]}})");
+    auto ident = json::Parse(
+        R"({"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MB"}]}})");
     identifier = std::move(*ident);
     identifier.Set("system", json::Value::String(base_url_ + "/Patient"));
     identifier.Set("value", json::Value::String(std::string(m.GetString("id"))));
   }
-  std::string out = "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"MemberIdentifier\","
-                    "\"valueIdentifier\":" +
-                    json::Serialize(identifier) + "}]}";
-  return Json(200, std::move(out));
+  std::string out =
+      "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"MemberIdentifier\","
+      "\"valueIdentifier\":" +
+      json::Serialize(identifier) + "}]}";
+  return FhirJsonResponse(200, std::move(out));
 }
 
 http::Response Operations::Everything(const http::Request& req, const std::string& id,
                                       const QueryPairs& query, const AccessScope& scope) {
   (void)req;
   if (!IsValidId(id)) {
-    return Error(400, "invalid", "'" + id + "' is not a valid id");
+    return FhirErrorResponse(400, "invalid", "'" + id + "' is not a valid id");
   }
-  if (!scope.unrestricted &&
-      std::find(scope.patient_ids.begin(), scope.patient_ids.end(), id) == scope.patient_ids.end()) {
-    return Error(404, "not-found", "Patient/" + id + " is not known");
+  if (!scope.unrestricted && std::find(scope.patient_ids.begin(), scope.patient_ids.end(), id) ==
+                                 scope.patient_ids.end()) {
+    return FhirErrorResponse(404, "not-found", "Patient/" + id + " is not known");
   }
   auto patient = store_.Read("Patient", id);
   if (!patient.ok()) {
-    return Error(500, "exception", "read failed");
+    return FhirErrorResponse(500, "exception", "read failed");
   }
   if (!patient->has_value() || (*patient)->deleted) {
-    return Error(404, "not-found", "Patient/" + id + " is not known");
+    return FhirErrorResponse(404, "not-found", "Patient/" + id + " is not known");
   }
   AccessScope s;
   s.unrestricted = false;
@@ -347,8 +343,8 @@ http::Response Operations::Everything(const http::Request& req, const std::strin
   // Types: the patient first, then every compartment type, then shared types it references.
   std::vector<std::string> types = {"Patient"};
   for (const std::string& t : registry_->resource_types()) {
-    if (t != "Patient" && (registry_->InPatientCompartment(t) ||
-                           store::sql::SqlBuilder::IsReferencedSharedType(t))) {
+    if (t != "Patient" &&
+        (registry_->InPatientCompartment(t) || store::sql::SqlBuilder::IsReferencedSharedType(t))) {
       types.push_back(t);
     }
   }
@@ -366,7 +362,7 @@ http::Response Operations::Everything(const http::Request& req, const std::strin
   if (std::string c = Get(query, "_count"); !c.empty()) {
     auto n = base::ParseInt(c);
     if (!n || *n < 1) {
-      return Error(400, "invalid", "_count must be a positive integer");
+      return FhirErrorResponse(400, "invalid", "_count must be a positive integer");
     }
     count = static_cast<int>(std::min<int64_t>(*n, max_count_));
   }
@@ -376,15 +372,15 @@ http::Response Operations::Everything(const http::Request& req, const std::strin
   int64_t after = -1;
   if (std::string cursor = Get(query, "_cursor"); !cursor.empty()) {
     std::vector<std::string_view> parts = base::Split(cursor, '.');
-    std::string position = parts.size() == 3 ? std::string(parts[0]) + "." + std::string(parts[1])
-                                             : "";
-    std::string sig = base::HmacSha256Hex(paging_secret_, "everything#" + id + "#" + canonical +
-                                                              "#" + position)
-                          .substr(0, 24);
+    std::string position =
+        parts.size() == 3 ? std::string(parts[0]) + "." + std::string(parts[1]) : "";
+    std::string sig =
+        base::HmacSha256Hex(paging_secret_, "everything#" + id + "#" + canonical + "#" + position)
+            .substr(0, 24);
     auto ti = parts.size() == 3 ? base::ParseInt(parts[0]) : std::nullopt;
     auto af = parts.size() == 3 ? base::ParseInt(parts[1]) : std::nullopt;
     if (!ti || !af || *ti < 0 || static_cast<size_t>(*ti) >= types.size() || parts[2] != sig) {
-      return Error(400, "invalid", "The paging cursor does not belong to this request");
+      return FhirErrorResponse(400, "invalid", "The paging cursor does not belong to this request");
     }
     type_index = static_cast<size_t>(*ti);
     after = *af;
@@ -398,7 +394,7 @@ http::Response Operations::Everything(const http::Request& req, const std::strin
     q.after_seq = after;
     auto page = store_.Search(q, s);
     if (!page.ok()) {
-      return Error(500, "exception", "search failed");
+      return FhirErrorResponse(500, "exception", "search failed");
     }
     for (auto& r : page->matches) {
       found.push_back(std::move(r));
@@ -433,13 +429,13 @@ http::Response Operations::Everything(const http::Request& req, const std::strin
     AddEntry(out, first, base_url_, r, "match");
   }
   out += "]}";
-  return Json(200, std::move(out));
+  return FhirJsonResponse(200, std::move(out));
 }
 
 http::Response Operations::DocRef(const QueryPairs& query, const AccessScope& scope) {
   std::string patient = Get(query, "patient");
   if (patient.empty()) {
-    return Error(400, "required", "$docref needs the patient parameter");
+    return FhirErrorResponse(400, "required", "$docref needs the patient parameter");
   }
   if (size_t slash = patient.rfind('/'); slash != std::string::npos) {
     patient = patient.substr(slash + 1);
@@ -455,23 +451,24 @@ http::Response Operations::DocRef(const QueryPairs& query, const AccessScope& sc
     pairs.emplace_back("type", type);
   }
   if (std::string od = Get(query, "on-demand"); od == "true") {
-    return Error(422, "not-supported",
-                 "on-demand document generation is not supported; existing documents only");
+    return FhirErrorResponse(
+        422, "not-supported",
+        "on-demand document generation is not supported; existing documents only");
   }
   Status status;
   SearchQuery q = QueryOf(*registry_, "DocumentReference", pairs, max_count_, base_url_, status);
   if (!status.ok()) {
-    return Error(400, "invalid", status.message());
+    return FhirErrorResponse(400, "invalid", status.message());
   }
   q.count = max_count_;
   auto page = store_.Search(q, scope);
   if (!page.ok()) {
-    return Error(500, "exception", "search failed");
+    return FhirErrorResponse(500, "exception", "search failed");
   }
   std::string out = "{\"resourceType\":\"Bundle\",\"id\":\"" + Uuid() +
                     "\",\"meta\":{\"lastUpdated\":\"" + base::FormatInstant(clock_.NowMillis()) +
-                    "\"},\"type\":\"searchset\",\"total\":" +
-                    std::to_string(page->matches.size()) + ",\"link\":[{\"relation\":\"self\","
+                    "\"},\"type\":\"searchset\",\"total\":" + std::to_string(page->matches.size()) +
+                    ",\"link\":[{\"relation\":\"self\","
                     "\"url\":";
   json::AppendQuoted(base_url_ + "/DocumentReference/$docref?patient=" + patient, out);
   out += "}],\"entry\":[";
@@ -480,14 +477,14 @@ http::Response Operations::DocRef(const QueryPairs& query, const AccessScope& sc
     AddEntry(out, first, base_url_, r, "match");
   }
   out += "]}";
-  return Json(200, std::move(out));
+  return FhirJsonResponse(200, std::move(out));
 }
 
 http::Response Operations::Validate(const http::Request& req, const std::string& type,
                                     const QueryPairs& query) {
   auto body = ParametersBody(req);
   if (!body.ok()) {
-    return Error(400, "invalid", body.status().message());
+    return FhirErrorResponse(400, "invalid", body.status().message());
   }
   json::Value resource = std::move(*body);
   // The profile to validate against: the `profile` parameter (query or Parameters), else the
@@ -511,22 +508,22 @@ http::Response Operations::Validate(const http::Request& req, const std::string&
       }
     }
     if (inner.is_null()) {
-      return Error(400, "required", "Parameters must carry the resource to validate");
+      return FhirErrorResponse(400, "required", "Parameters must carry the resource to validate");
     }
     resource = std::move(inner);
   }
   if (resource.GetString("resourceType") != type) {
-    return Error(400, "invalid", "the resource is a " +
-                                     std::string(resource.GetString("resourceType")) +
-                                     ", not a " + type);
+    return FhirErrorResponse(
+        400, "invalid",
+        "the resource is a " + std::string(resource.GetString("resourceType")) + ", not a " + type);
   }
   auto model = ElementModel::LoadBuiltin();
   if (!model.ok()) {
-    return Error(500, "exception", "validator unavailable");
+    return FhirErrorResponse(500, "exception", "validator unavailable");
   }
   auto profiles = ProfileRegistry::LoadBuiltin();
   if (!profiles.ok()) {
-    return Error(500, "exception", "profile checker unavailable");
+    return FhirErrorResponse(500, "exception", "profile checker unavailable");
   }
   std::vector<ValidationIssue> issues = ValidateResource(**model, resource, 100);
   size_t structural = issues.size();
@@ -535,12 +532,12 @@ http::Response Operations::Validate(const http::Request& req, const std::string&
   if (!profile_url.empty()) {
     const ProfileRegistry::Profile* profile = (*profiles)->Find(profile_url);
     if (profile == nullptr) {
-      return Error(400, "not-supported",
-                   "profile " + profile_url + " is not one this server supports");
+      return FhirErrorResponse(400, "not-supported",
+                               "profile " + profile_url + " is not one this server supports");
     }
     if (profile->type != type) {
-      return Error(400, "invalid",
-                   "profile " + profile->name + " is a profile of " + profile->type);
+      return FhirErrorResponse(400, "invalid",
+                               "profile " + profile->name + " is a profile of " + profile->type);
     }
     profile_issues = CheckProfile(*profile, resource);
     checked = " and the profile " + profile->url;
@@ -579,7 +576,7 @@ http::Response Operations::Validate(const http::Request& req, const std::string&
     out += "]}";
   }
   out += "]}";
-  return Json(200, std::move(out));
+  return FhirJsonResponse(200, std::move(out));
 }
 
 }  // namespace portico::fhir

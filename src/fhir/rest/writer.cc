@@ -6,22 +6,13 @@
 #include "src/base/strings.h"
 #include "src/fhir/model/outcome.h"
 #include "src/fhir/model/resource.h"
+#include "src/fhir/rest/responses.h"
 #include "src/fhir/search/indexer.h"
 #include "src/fhir/search/query_parser.h"
 
 namespace portico::fhir {
 
 namespace {
-
-constexpr const char* kFhirJson = "application/fhir+json; charset=utf-8";
-
-http::Response Error(int status, std::string_view code, std::string_view message) {
-  http::Response r;
-  r.status = status;
-  r.body = OperationOutcome(status >= 500 ? "fatal" : "error", code, message);
-  r.SetHeader("Content-Type", kFhirJson);
-  return r;
-}
 
 std::string NewId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
@@ -68,33 +59,33 @@ http::Response Writer::Put(const std::string& type, const std::string& id, json:
                            std::string_view if_match, bool created_by_post) {
   auto checked = CheckResource(resource, *registry_);
   if (!checked.ok()) {
-    return Error(400, "invalid", checked.status().message());
+    return FhirErrorResponse(400, "invalid", checked.status().message());
   }
   if (*checked != type) {
-    return Error(400, "invalid", "the body is a " + *checked + ", not a " + type);
+    return FhirErrorResponse(400, "invalid", "the body is a " + *checked + ", not a " + type);
   }
   std::string_view body_id = resource.GetString("id");
   if (!created_by_post && !body_id.empty() && body_id != id) {
-    return Error(400, "invalid", "the id in the body does not match the URL");
+    return FhirErrorResponse(400, "invalid", "the id in the body does not match the URL");
   }
   if (validator_) {
     std::vector<std::string> problems = validator_(resource);
     if (!problems.empty()) {
-      return Error(422, "processing", "invalid " + type + ": " + problems[0]);
+      return FhirErrorResponse(422, "processing", "invalid " + type + ": " + problems[0]);
     }
   }
   auto batch = store_.BeginWrite();
   if (!batch.ok()) {
-    return Error(503, "transient", "the database is not available");
+    return FhirErrorResponse(503, "transient", "the database is not available");
   }
   if (!if_match.empty()) {
     int64_t wanted = ParseETag(if_match);
     auto current = store_.Read(type, id);
     if (!current.ok()) {
-      return Error(503, "transient", "the database is not available");
+      return FhirErrorResponse(503, "transient", "the database is not available");
     }
     if (wanted < 0 || !current->has_value() || (*current)->version != wanted) {
-      return Error(412, "conflict", "If-Match does not name the current version");
+      return FhirErrorResponse(412, "conflict", "If-Match does not name the current version");
     }
   }
   PreparedResource prepared = PrepareResource(std::move(resource), type, id);
@@ -104,18 +95,18 @@ http::Response Writer::Put(const std::string& type, const std::string& id, json:
       [&prepared](int64_t v, base::Millis at) { return RenderStored(prepared.value, v, at); },
       index);
   if (!put.ok()) {
-    return Error(500, "exception", "the write failed");
+    return FhirErrorResponse(500, "exception", "the write failed");
   }
   if (Status s = (*batch)->Commit(); !s.ok()) {
-    return Error(503, "transient", "the write was not committed");
+    return FhirErrorResponse(503, "transient", "the write was not committed");
   }
   auto stored = store_.Read(type, id);
   http::Response r;
   r.status = put->result == store::WriteResult::kCreated ? 201 : 200;
-  r.SetHeader("Content-Type", kFhirJson);
+  r.SetHeader("Content-Type", kFhirJsonContentType);
   r.SetHeader("ETag", "W/\"" + std::to_string(put->version) + "\"");
-  r.SetHeader("Location", base_url_ + "/" + type + "/" + id + "/_history/" +
-                              std::to_string(put->version));
+  r.SetHeader("Location",
+              base_url_ + "/" + type + "/" + id + "/_history/" + std::to_string(put->version));
   if (stored.ok() && stored->has_value()) {
     r.body = (*stored)->body;
     r.SetHeader("Last-Modified", base::FormatHttpDate((*stored)->last_updated));
@@ -130,16 +121,17 @@ http::Response Writer::Handle(const http::Request& req, std::string_view path,
     return Transaction(req, allowed);
   }
   if (seg.empty() || !registry_->IsResourceType(seg[0])) {
-    return Error(404, "not-supported", "Unknown resource type");
+    return FhirErrorResponse(404, "not-supported", "Unknown resource type");
   }
   const std::string& type = seg[0];
   if (req.method == "DELETE" && seg.size() == 2) {
     if (!allowed(type, 'd')) {
-      return Error(403, "forbidden", "insufficient_scope: no delete permission on " + type);
+      return FhirErrorResponse(403, "forbidden",
+                               "insufficient_scope: no delete permission on " + type);
     }
     auto batch = store_.BeginWrite();
     if (!batch.ok()) {
-      return Error(503, "transient", "the database is not available");
+      return FhirErrorResponse(503, "transient", "the database is not available");
     }
     auto deleted = (*batch)->Delete(type, seg[1]);
     if (!deleted.ok()) {
@@ -148,10 +140,10 @@ http::Response Writer::Handle(const http::Request& req, std::string_view path,
         r.status = 204;  // deleting what is not there succeeds (idempotent)
         return r;
       }
-      return Error(500, "exception", "the delete failed");
+      return FhirErrorResponse(500, "exception", "the delete failed");
     }
     if (!(*batch)->Commit().ok()) {
-      return Error(503, "transient", "the delete was not committed");
+      return FhirErrorResponse(503, "transient", "the delete was not committed");
     }
     http::Response r;
     r.status = 204;
@@ -159,79 +151,87 @@ http::Response Writer::Handle(const http::Request& req, std::string_view path,
     return r;
   }
   if (req.method != "POST" && req.method != "PUT") {
-    return Error(405, "not-supported", req.method + " is not supported here");
+    return FhirErrorResponse(405, "not-supported", req.method + " is not supported here");
   }
   if (!IsJson(req)) {
-    return Error(415, "not-supported", "send FHIR JSON (Content-Type application/fhir+json)");
+    return FhirErrorResponse(415, "not-supported",
+                             "send FHIR JSON (Content-Type application/fhir+json)");
   }
   auto body = json::Parse(req.body);
   if (!body.ok()) {
-    return Error(400, "invalid", body.status().message());
+    return FhirErrorResponse(400, "invalid", body.status().message());
   }
   if (req.method == "POST" && seg.size() == 1) {
     if (!allowed(type, 'c')) {
-      return Error(403, "forbidden", "insufficient_scope: no create permission on " + type);
+      return FhirErrorResponse(403, "forbidden",
+                               "insufficient_scope: no create permission on " + type);
     }
     body->Erase("id");
     return Put(type, NewId(), std::move(*body), "", true);
   }
   if (req.method == "PUT" && seg.size() == 2) {
     if (!allowed(type, 'u') || !allowed(type, 'c')) {
-      return Error(403, "forbidden", "insufficient_scope: no update permission on " + type);
+      return FhirErrorResponse(403, "forbidden",
+                               "insufficient_scope: no update permission on " + type);
     }
     if (!IsValidId(seg[1])) {
-      return Error(400, "invalid", "'" + seg[1] + "' is not a valid id");
+      return FhirErrorResponse(400, "invalid", "'" + seg[1] + "' is not a valid id");
     }
     return Put(type, seg[1], std::move(*body), req.Header("if-match"), false);
   }
   if (req.method == "PUT" && seg.size() == 1 && !req.query.empty()) {
     // Conditional update: no match creates, one match updates it, several are an error.
     if (!allowed(type, 'u') || !allowed(type, 'c')) {
-      return Error(403, "forbidden", "insufficient_scope: no update permission on " + type);
+      return FhirErrorResponse(403, "forbidden",
+                               "insufficient_scope: no update permission on " + type);
     }
     QueryPairs pairs;
     if (!http::ParseFormEncoded(req.query, pairs)) {
-      return Error(400, "invalid", "malformed query");
+      return FhirErrorResponse(400, "invalid", "malformed query");
     }
     SearchOptions so;
     so.base_url = base_url_;
     so.strict = true;
     auto parsed = ParseSearch(*registry_, type, pairs, so);
     if (!parsed.ok()) {
-      return Error(400, "invalid", parsed.status().message());
+      return FhirErrorResponse(400, "invalid", parsed.status().message());
     }
     parsed->query.count = 2;
     auto page = store_.Search(parsed->query, AccessScope{});
     if (!page.ok()) {
-      return Error(503, "transient", "the database is not available");
+      return FhirErrorResponse(503, "transient", "the database is not available");
     }
     if (page->matches.size() > 1) {
-      return Error(412, "multiple-matches", "the condition matches more than one resource");
+      return FhirErrorResponse(412, "multiple-matches",
+                               "the condition matches more than one resource");
     }
-    std::string id = page->matches.empty() ? std::string(body->GetString("id"))
-                                           : page->matches[0].id;
+    std::string id =
+        page->matches.empty() ? std::string(body->GetString("id")) : page->matches[0].id;
     if (id.empty()) {
       id = NewId();
     }
     return Put(type, id, std::move(*body), req.Header("if-match"), page->matches.empty());
   }
-  return Error(405, "not-supported", "this write interaction is not supported");
+  return FhirErrorResponse(405, "not-supported", "this write interaction is not supported");
 }
 
 http::Response Writer::Transaction(const http::Request& req, const WritePermission& allowed) {
   if (!IsJson(req)) {
-    return Error(415, "not-supported", "send FHIR JSON (Content-Type application/fhir+json)");
+    return FhirErrorResponse(415, "not-supported",
+                             "send FHIR JSON (Content-Type application/fhir+json)");
   }
   auto bundle = json::Parse(req.body);
   if (!bundle.ok() || bundle->GetString("resourceType") != "Bundle") {
-    return Error(400, "invalid", "the body must be a Bundle");
+    return FhirErrorResponse(400, "invalid", "the body must be a Bundle");
   }
   std::string_view btype = bundle->GetString("type");
   if (btype != "transaction" && btype != "batch") {
-    return Error(400, "invalid", "only transaction and batch Bundles can be posted to the base");
+    return FhirErrorResponse(400, "invalid",
+                             "only transaction and batch Bundles can be posted to the base");
   }
   // Permission per entry, before anything is written.
-  if (const json::Value* entries = bundle->Find("entry"); entries != nullptr && entries->is_array()) {
+  if (const json::Value* entries = bundle->Find("entry");
+      entries != nullptr && entries->is_array()) {
     for (const json::Value& e : entries->array()) {
       const json::Value* request = e.Find("request");
       std::string method(request != nullptr ? request->GetString("method") : "POST");
@@ -244,8 +244,8 @@ http::Response Writer::Transaction(const http::Request& req, const WritePermissi
       }
       char op = method == "DELETE" ? 'd' : method == "PUT" ? 'u' : 'c';
       if (type.empty() || !allowed(type, op) || (op == 'u' && !allowed(type, 'c'))) {
-        return Error(403, "forbidden",
-                     "insufficient_scope: the token may not " + method + " " + type);
+        return FhirErrorResponse(403, "forbidden",
+                                 "insufficient_scope: the token may not " + method + " " + type);
       }
     }
   }
@@ -259,10 +259,10 @@ http::Response Writer::Transaction(const http::Request& req, const WritePermissi
     if (!errors.empty() && errors[0].entry >= 0) {
       msg = "entry " + std::to_string(errors[0].entry) + ": " + msg;
     }
-    return Error(400, "invalid", msg + " (nothing was written)");
+    return FhirErrorResponse(400, "invalid", msg + " (nothing was written)");
   }
-  std::string out = "{\"resourceType\":\"Bundle\",\"type\":\"" + std::string(btype) +
-                    "-response\",\"entry\":[";
+  std::string out =
+      "{\"resourceType\":\"Bundle\",\"type\":\"" + std::string(btype) + "-response\",\"entry\":[";
   bool first = true;
   for (const std::string& key : keys) {
     size_t slash = key.find('/');
@@ -283,7 +283,7 @@ http::Response Writer::Transaction(const http::Request& req, const WritePermissi
   http::Response r;
   r.status = 200;
   r.body = std::move(out);
-  r.SetHeader("Content-Type", kFhirJson);
+  r.SetHeader("Content-Type", kFhirJsonContentType);
   return r;
 }
 
