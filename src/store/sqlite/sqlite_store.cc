@@ -1,5 +1,7 @@
 #include "src/store/sqlite/sqlite_store.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <set>
 
@@ -349,7 +351,17 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const std::string& path, std::shared_ptr<const fhir::SearchParamRegistry> registry,
     const base::Clock& clock) {
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(registry), clock));
-  ASSIGN_OR_RETURN(store->writer_, Connection::Open(path, false));
+  {
+    // The database holds PHI, password hashes and the signing keys: owner-only from the start
+    // (SQLite gives its -wal and -shm files the same mode).
+    mode_t old = umask(077);
+    auto writer = Connection::Open(path, false);
+    umask(old);
+    if (!writer.ok()) {
+      return writer.status();
+    }
+    store->writer_ = std::move(*writer);
+  }
   RETURN_IF_ERROR(store->writer_->Exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(store->writer_->Exec("PRAGMA synchronous=FULL"));
   RETURN_IF_ERROR(store->writer_->Exec("PRAGMA foreign_keys=ON"));
