@@ -132,20 +132,17 @@ int RunServe(const Config& config) {
   }
   Stores& st = **stores;
   oauth::KeyManager keys(*st.auth, clock);
-  // A database that is briefly unavailable at start (PostgreSQL restarting) is waited for.
-  for (int attempt = 0;; ++attempt) {
-    Status s = keys.Init();
-    if (s.ok()) {
-      break;
-    }
-    if (s.code() != StatusCode::kUnavailable) {
-      std::fprintf(stderr, "portico: signing keys: %s\n", s.message().c_str());
-      return 1;
-    }
-    if (attempt % 10 == 0) {
-      std::fprintf(stderr, "portico: waiting for the database: %s\n", s.message().c_str());
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+  // Normally the keys load at once. When the database is briefly unavailable at start
+  // (PostgreSQL restarting), the server listens anyway: /healthz answers, /readyz and the API
+  // answer 503 until a background retry succeeds.
+  std::atomic<bool> ready{false};
+  if (Status s = keys.Init(); s.ok()) {
+    ready = true;
+  } else if (s.code() != StatusCode::kUnavailable) {
+    std::fprintf(stderr, "portico: signing keys: %s\n", s.message().c_str());
+    return 1;
+  } else {
+    std::fprintf(stderr, "portico: waiting for the database: %s\n", s.message().c_str());
   }
 
   http::ServerOptions so;
@@ -273,6 +270,13 @@ int RunServe(const Config& config) {
       return r;
     }
     http::Response r;
+    if (!ready.load() && p != "/healthz") {
+      r = p == "/readyz" ? PlainJson(503, "{\"status\":\"waiting for the database\"}")
+                         : fhir::FhirApi::Error(503, "transient",
+                                                "The service is starting; try again shortly");
+      r.SetHeader("Retry-After", "1");
+      return r;
+    }
     if (as->Handles(p)) {
       r = as->Handle(req);
     } else if (p == "/fhir" || base::StartsWith(p, "/fhir/")) {
@@ -425,7 +429,30 @@ int RunServe(const Config& config) {
   std::fprintf(stdout, "Portico listening on %s:%u\nFHIR base URL: %s\n", host.c_str(),
                server.port(), fhir_base.c_str());
   std::fflush(stdout);
+  std::thread key_loader;
+  if (!ready.load()) {
+    key_loader = std::thread([&] {
+      for (int attempt = 1; !ready.load(); ++attempt) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        Status s = keys.Init();
+        if (s.ok()) {
+          ready = true;
+          std::fprintf(stderr, "portico: database available; ready\n");
+        } else if (s.code() != StatusCode::kUnavailable) {
+          std::fprintf(stderr, "portico: signing keys: %s\n", s.message().c_str());
+          server.Stop();
+          return;
+        } else if (attempt % 10 == 0) {
+          std::fprintf(stderr, "portico: waiting for the database: %s\n", s.message().c_str());
+        }
+      }
+    });
+  }
   server.Run();
+  ready = true;  // ends the loader if the server stops first
+  if (key_loader.joinable()) {
+    key_loader.join();
+  }
   std::fprintf(stdout, "Portico stopped\n");
   return 0;
 }

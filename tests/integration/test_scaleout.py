@@ -291,19 +291,21 @@ class DatabaseOutageTest(unittest.TestCase):
         self.db = urllib.parse.urlunsplit((p.scheme, netloc, "/" + self.dbname, p.query, ""))
 
     def test_starts_while_the_database_is_down_and_follows_its_availability(self):
-        # Down at start: the node waits for the database instead of exiting.
-        holder = {}
-        starter = threading.Thread(
-            target=lambda: holder.setdefault("server", Server(self.db)), daemon=True)
-        starter.start()
-        time.sleep(3)
-        self.assertNotIn("server", holder)
-        self.proxy.up()
-        starter.join(60)
-        self.assertIn("server", holder, "the node did not start once the database was back")
-        server = holder["server"]
+        # Down at start: the node listens and says it is not ready, instead of exiting.
+        server = Server(self.db)
         self.addCleanup(server.stop)
-        self.assertEqual(server.get("/readyz").status, 200)
+        self.assertEqual(server.get("/healthz").status, 200)
+        waiting = server.get("/readyz")
+        self.assertEqual(waiting.status, 503, waiting.body)
+        self.assertEqual(waiting.header("retry-after"), "1")
+        self.assertEqual(server.get("/fhir/metadata").status, 503)
+        self.proxy.up()
+        deadline = time.time() + 60
+        status = 0
+        while time.time() < deadline and status != 200:
+            status = server.get("/readyz").status
+            time.sleep(0.2)
+        self.assertEqual(status, 200, "the node did not become ready once the database was back")
         # An outage while serving: not ready, and back to ready without a restart.
         self.proxy.down()
         r = server.get("/readyz")
