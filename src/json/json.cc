@@ -353,8 +353,17 @@ class Parser {
         continue;
       }
       if (c < 0x80) {
-        out.push_back(static_cast<char>(c));
-        ++pos_;
+        // Copy the whole run of plain ASCII at once.
+        size_t end = pos_ + 1;
+        while (end < s_.size()) {
+          unsigned char d = static_cast<unsigned char>(s_[end]);
+          if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') {
+            break;
+          }
+          ++end;
+        }
+        out.append(s_.data() + pos_, end - pos_);
+        pos_ = end;
         continue;
       }
       // Validate one UTF-8 sequence.
