@@ -7,6 +7,7 @@ namespace portico::app {
 
 namespace {
 constexpr size_t kMaxQueued = 100000;  // beyond this, events are dropped and counted
+constexpr size_t kBatch = 5000;        // events written per transaction
 }  // namespace
 
 AuditSink::AuditSink(store::AuthStore& store) : store_(store), thread_([this] { Run(); }) {}
@@ -23,6 +24,7 @@ AuditSink::~AuditSink() {
 void AuditSink::Record(store::AuditEvent event) {
   std::lock_guard<std::mutex> lock(mu_);
   if (queue_.size() >= kMaxQueued) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   queue_.push_back(std::move(event));
@@ -38,7 +40,13 @@ void AuditSink::Run() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::milliseconds(500),
                    [this] { return stopping_ || queue_.size() >= 1000; });
-      batch.swap(queue_);
+      if (queue_.size() <= kBatch) {
+        batch.swap(queue_);
+      } else {
+        batch.assign(std::make_move_iterator(queue_.begin()),
+                     std::make_move_iterator(queue_.begin() + kBatch));
+        queue_.erase(queue_.begin(), queue_.begin() + kBatch);
+      }
       if (batch.empty() && stopping_) {
         return;
       }

@@ -4,7 +4,9 @@
 // Thread-safe. Flushes what is queued when destroyed.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,6 +24,8 @@ class AuditSink {
   AuditSink& operator=(const AuditSink&) = delete;
 
   void Record(store::AuditEvent event);
+  // Events dropped because the queue was full (the database could not keep up).
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
   void Run();
@@ -31,6 +35,7 @@ class AuditSink {
   std::condition_variable cv_;
   std::vector<store::AuditEvent> queue_;  // guarded by mu_
   bool stopping_ = false;                 // guarded by mu_
+  std::atomic<uint64_t> dropped_{0};
   std::thread thread_;
 };
 

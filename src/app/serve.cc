@@ -290,6 +290,10 @@ int RunServe(const Config& config) {
                      : PlainJson(503, "{\"status\":\"database unavailable\"}");
     } else if (p == "/metrics") {
       r.body = metrics.RenderPrometheus();
+      r.body += "# HELP portico_audit_dropped_total Audit events dropped because the database "
+                "could not keep up.\n# TYPE portico_audit_dropped_total counter\n"
+                "portico_audit_dropped_total " +
+                std::to_string(audit.dropped()) + "\n";
       r.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     } else if (p == "/developers" || p == "/developers/") {
       r.body = DeveloperGuidePage(base_url);

@@ -828,6 +828,26 @@ Status SqliteAuthStore::Audit(const AuditEvent& e) {
       .status();
 }
 
+Status SqliteAuthStore::AuditBatch(const std::vector<AuditEvent>& events) {
+  if (events.empty()) {
+    return Status::Ok();
+  }
+  // One transaction (one flush) for the whole batch.
+  WriteTxn txn(store_);
+  RETURN_IF_ERROR(txn.Begin());
+  ASSIGN_OR_RETURN(Statement * st,
+                   txn.db().Cached("INSERT INTO auth_audit (at, event, client_id, username, "
+                                   "patient_id, detail) VALUES (?, ?, ?, ?, ?, ?)"));
+  for (const AuditEvent& e : events) {
+    st->Reset();
+    st->Bind(1, e.at).Bind(2, e.event).Bind(3, e.client_id).Bind(4, e.username);
+    st->Bind(5, e.patient_id).Bind(6, e.detail);
+    RETURN_IF_ERROR(st->Run());
+  }
+  st->Reset();
+  return txn.Commit();
+}
+
 StatusOr<std::vector<AuditEvent>> SqliteAuthStore::ListAudit(int limit) {
   if (limit <= 0) {
     return std::vector<AuditEvent>();

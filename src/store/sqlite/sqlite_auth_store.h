@@ -83,6 +83,7 @@ class SqliteAuthStore : public AuthStore {
   Status RetireSigningKeys(base::Millis at) override;
 
   Status Audit(const AuditEvent& event) override;
+  Status AuditBatch(const std::vector<AuditEvent>& events) override;
   StatusOr<std::vector<AuditEvent>> ListAudit(int limit) override;
 
  private:
