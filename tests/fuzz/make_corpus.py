@@ -3,7 +3,7 @@
 
 FHIR JSON seeds come from the shared fixtures (minified, trimmed to small files); JWT seeds are
 minted with the throwaway keys in keys/. Run from anywhere: tests/fuzz/make_corpus.py [FIXTURES]
-(default /work/shared/fixtures). The output is checked in; regenerate only to change the seeds.
+(default ../shared/fixtures beside the checkout). The output is checked in; regenerate only to change the seeds.
 """
 import base64
 import hashlib
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
-FIXTURES = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/fixtures"
+FIXTURES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "fixtures")
 NOW = 1717243200  # the fixed clock of oauth_fuzz / jws_fuzz
 TOKEN_URL = "http://localhost:8080/oauth/token"
 VERIFIER = "fuzz-verifier-0123456789abcdefghijklmnopqrstuvwxyz"

@@ -225,8 +225,7 @@ TEST(CheckProfiles, DemoDataConforms) {
 TEST(CheckProfiles, SharedFixturesConform) {
   fs::path dir;
   for (const fs::path& p :
-       {fs::path("/work/shared/fixtures"),
-        fs::path(std::getenv("PORTICO_SOURCE_DIR") != nullptr ? std::getenv("PORTICO_SOURCE_DIR")
+       {fs::path(std::getenv("PORTICO_SOURCE_DIR") != nullptr ? std::getenv("PORTICO_SOURCE_DIR")
                                                               : ".") /
             ".." / "shared" / "fixtures"}) {
     std::error_code ec;

@@ -41,7 +41,7 @@ const ElementModel& Model() {
 
 fs::path FixturesDir() {
   for (const fs::path& p :
-       {fs::path("/work/shared/fixtures"), SourceDir() / ".." / "shared" / "fixtures"}) {
+       {SourceDir() / ".." / "shared" / "fixtures"}) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       return p;
