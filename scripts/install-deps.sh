@@ -11,6 +11,7 @@ BUILD_PACKAGES=(
 )
 TEST_PACKAGES=(
   googletest libgtest-dev libgmock-dev python3 curl
+  openssl  # tests sign client assertions and make TLS certificates with the openssl command
   postgresql-15  # scripts/with-postgres.sh: a throwaway server for the PostgreSQL tests
   chromium  # tests/browser: headless Chromium driven by playwright-core
   clang-14 libclang-rt-14-dev llvm-14  # tests/fuzz: libFuzzer, ASan/UBSan runtimes, symbolizer
