@@ -13,6 +13,7 @@
 #include "src/auth/scopes.h"
 #include "src/fhir/model/resource.h"
 #include "src/json/json.h"
+#include "src/oauth/access_token.h"
 #include "src/oauth/key_manager.h"
 
 namespace portico::app {
@@ -355,8 +356,7 @@ int RunTokenIssue(const std::string& db, const std::string& base_url_in, const s
     return Fail(s.message());
   }
   auto grant_id = auth::RandomToken(18);
-  auto jti = auth::RandomToken(16);
-  if (!grant_id.ok() || !jti.ok()) {
+  if (!grant_id.ok()) {
     return Fail("no randomness available");
   }
   base::Millis now = clock.NowMillis();
@@ -370,17 +370,9 @@ int RunTokenIssue(const std::string& db, const std::string& base_url_in, const s
   if (Status s = auth.PutGrant(g); !s.ok()) {
     return Fail(s.message());
   }
-  json::Value c = json::Value::MakeObject();
-  c.Set("iss", json::Value::String(base_url));
-  c.Set("sub", json::Value::String("operator"));
-  c.Set("aud", json::Value::String(base_url + "/fhir"));
-  c.Set("exp", json::Value::Int(now / 1000 + ttl_seconds));
-  c.Set("iat", json::Value::Int(now / 1000));
-  c.Set("jti", json::Value::String(*jti));
-  c.Set("client_id", json::Value::String(g.client_id));
-  c.Set("scope", json::Value::String(g.scope));
-  c.Set("gid", json::Value::String(g.grant_id));
-  auto token = auth::SignJwt(*keys.Get()->current, c, "at+jwt");
+  auto token = oauth::SignAccessToken(
+      *keys.Get()->current, {base_url, base_url + "/fhir", "operator", g.client_id, g.scope,
+                             g.grant_id, "", "", now / 1000, ttl_seconds});
   if (!token.ok()) {
     return Fail(token.status().message());
   }

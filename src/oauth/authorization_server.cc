@@ -12,6 +12,7 @@
 #include "src/auth/password.h"
 #include "src/base/digest.h"
 #include "src/base/strings.h"
+#include "src/oauth/access_token.h"
 #include "src/oauth/pages.h"
 
 namespace portico::oauth {
@@ -904,20 +905,11 @@ StatusOr<json::Value> AuthorizationServer::IssueTokens(const store::Grant& grant
   int64_t now = clock_.NowMillis() / 1000;
   auth::ScopeSet scopes = auth::ParseScopeString(scope);
   std::string fhir_user = FhirUserOf(*user, grant.patient_id);
-  json::Value at = json::Value::MakeObject();
-  at.Set("iss", json::Value::String(options_.issuer));
-  at.Set("sub", json::Value::String(grant.username));
-  at.Set("aud", json::Value::String(options_.fhir_base));
-  at.Set("exp", json::Value::Int(now + options_.access_token_seconds));
-  at.Set("iat", json::Value::Int(now));
-  at.Set("nbf", json::Value::Int(now));
-  at.Set("jti", json::Value::String(Random(16)));
-  at.Set("client_id", json::Value::String(grant.client_id));
-  at.Set("scope", json::Value::String(scope));
-  at.Set("patient", json::Value::String(grant.patient_id));
-  at.Set("gid", json::Value::String(grant.grant_id));
-  at.Set("fhirUser", json::Value::String(fhir_user));
-  ASSIGN_OR_RETURN(std::string access_token, auth::SignJwt(*snap->current, at, "at+jwt"));
+  ASSIGN_OR_RETURN(std::string access_token,
+                   SignAccessToken(*snap->current,
+                                   {options_.issuer, options_.fhir_base, grant.username,
+                                    grant.client_id, scope, grant.grant_id, grant.patient_id,
+                                    fhir_user, now, options_.access_token_seconds}));
   json::Value out = json::Value::MakeObject();
   out.Set("access_token", json::Value::String(access_token));
   out.Set("token_type", json::Value::String("Bearer"));
@@ -1145,18 +1137,9 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     }
     int64_t now_s = now / 1000;
     int lifetime = std::min(options_.access_token_seconds, 300);  // backend tokens: 5 minutes
-    json::Value at = json::Value::MakeObject();
-    at.Set("iss", json::Value::String(options_.issuer));
-    at.Set("sub", json::Value::String(client.client_id));
-    at.Set("aud", json::Value::String(options_.fhir_base));
-    at.Set("exp", json::Value::Int(now_s + lifetime));
-    at.Set("iat", json::Value::Int(now_s));
-    at.Set("nbf", json::Value::Int(now_s));
-    at.Set("jti", json::Value::String(Random(16)));
-    at.Set("client_id", json::Value::String(client.client_id));
-    at.Set("scope", json::Value::String(g.scope));
-    at.Set("gid", json::Value::String(g.grant_id));
-    auto token = auth::SignJwt(*snap->current, at, "at+jwt");
+    auto token = SignAccessToken(*snap->current,
+                                 {options_.issuer, options_.fhir_base, client.client_id,
+                                  client.client_id, g.scope, g.grant_id, "", "", now_s, lifetime});
     if (!token.ok()) {
       return OAuthError(500, "server_error", "could not issue tokens");
     }

@@ -1,0 +1,31 @@
+#include "src/oauth/access_token.h"
+
+#include "src/auth/crypto.h"
+#include "src/auth/jws.h"
+#include "src/json/json.h"
+
+namespace portico::oauth {
+
+StatusOr<std::string> SignAccessToken(const auth::SigningKey& key, const AccessTokenFields& f) {
+  ASSIGN_OR_RETURN(std::string jti, auth::RandomToken(16));
+  json::Value at = json::Value::MakeObject();
+  at.Set("iss", json::Value::String(f.issuer));
+  at.Set("sub", json::Value::String(f.subject));
+  at.Set("aud", json::Value::String(f.audience));
+  at.Set("exp", json::Value::Int(f.now_seconds + f.lifetime_seconds));
+  at.Set("iat", json::Value::Int(f.now_seconds));
+  at.Set("nbf", json::Value::Int(f.now_seconds));
+  at.Set("jti", json::Value::String(jti));
+  at.Set("client_id", json::Value::String(f.client_id));
+  at.Set("scope", json::Value::String(f.scope));
+  if (!f.patient.empty()) {
+    at.Set("patient", json::Value::String(f.patient));
+  }
+  at.Set("gid", json::Value::String(f.grant_id));
+  if (!f.fhir_user.empty()) {
+    at.Set("fhirUser", json::Value::String(f.fhir_user));
+  }
+  return auth::SignJwt(key, at, "at+jwt");
+}
+
+}  // namespace portico::oauth
