@@ -24,7 +24,8 @@ def fixtures_dir():
                       os.environ.get("PORTICO_FIXTURES", "")):
         if candidate and os.path.isdir(candidate):
             return os.path.abspath(candidate)
-    raise unittest.SkipTest("shared fixtures not found")
+    raise AssertionError("the shared fixtures (../shared/fixtures beside the checkout) are "
+                         "required")
 
 
 def run(*args, check=True, timeout=600, **kw):

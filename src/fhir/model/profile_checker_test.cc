@@ -235,7 +235,7 @@ TEST(CheckProfiles, SharedFixturesConform) {
     }
   }
   if (dir.empty()) {
-    GTEST_SKIP() << "shared fixtures not found";
+    FAIL() << "the shared fixtures (../shared/fixtures beside the checkout) are required";
   }
   int checked = 0;
   std::function<void(const json::Value&, const std::string&)> visit = [&](const json::Value& r,
