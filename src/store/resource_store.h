@@ -43,26 +43,32 @@ class WriteBatch {
   // type/id, unless its content (apart from meta.versionId/lastUpdated) equals the current one.
   // `content_hash` identifies that content; `make_body(version, last_updated)` renders the
   // stored bytes once the version is known.
-  virtual StatusOr<PutOutcome> Put(const std::string& type, const std::string& id,
-                                   const std::string& content_hash,
-                                   const std::function<std::string(int64_t, base::Millis)>& make_body,
-                                   const fhir::IndexEntries& index) = 0;
+  virtual StatusOr<PutOutcome> Put(
+      const std::string& type, const std::string& id, const std::string& content_hash,
+      const std::function<std::string(int64_t, base::Millis)>& make_body,
+      const fhir::IndexEntries& index) = 0;
   // Marks type/id deleted (a new version without body). NotFound when absent.
   virtual StatusOr<int64_t> Delete(const std::string& type, const std::string& id) = 0;
   virtual Status Commit() = 0;
+  // Optional hint before a run of Put/Delete calls: the (type, id) keys about to be written, so
+  // that a backend with a network round trip per lookup can fetch their current state at once.
+  virtual Status Prefetch(const std::vector<std::pair<std::string, std::string>>& keys) {
+    (void)keys;
+    return Status::Ok();
+  }
 };
 
 struct SearchPage {
   std::vector<StoredResource> matches;  // in the query's order
   std::vector<StoredResource> includes;
-  bool has_more = false;     // rows follow the last match (in the query's order)
-  bool has_before = false;   // rows precede the first match (exact for backward pages; for
-                             // forward pages: a cursor was given)
-  int64_t last_seq = -1;     // keyset position of the last match
-  int64_t first_seq = -1;    // keyset position of the first match
+  bool has_more = false;    // rows follow the last match (in the query's order)
+  bool has_before = false;  // rows precede the first match (exact for backward pages; for
+                            // forward pages: a cursor was given)
+  int64_t last_seq = -1;    // keyset position of the last match
+  int64_t first_seq = -1;   // keyset position of the first match
   std::vector<fhir::SortValue> first_key;  // sort values of the first / last match
   std::vector<fhir::SortValue> last_key;   // (one per SearchQuery::sort key)
-  std::optional<int64_t> total;  // when requested (kEstimate: capped at 10,000)
+  std::optional<int64_t> total;            // when requested (kEstimate: capped at 10,000)
 };
 
 struct HistoryQuery {

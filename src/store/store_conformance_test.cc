@@ -3,10 +3,10 @@
 // passes only if it behaves exactly like the others: versions, history, every search parameter
 // type, modifiers, chains, _has, includes, scopes, keyset paging, and the authorization
 // server's data with its compare-and-swap and single-use contracts.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "src/fhir/model/resource.h"
 #include "src/fhir/search/query_parser.h"
@@ -258,7 +258,6 @@ TEST_P(StoreConformance, KeysetPagingIsStable) {
   EXPECT_EQ(seen.size(), 7u);
 }
 
-
 TEST_P(StoreConformance, CompositeComponentsComeFromTheSameElement) {
   // Blood pressure: systolic 120, diastolic 80 (as components).
   Put(R"({"resourceType":"Observation","id":"bp","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
@@ -268,11 +267,13 @@ TEST_P(StoreConformance, CompositeComponentsComeFromTheSameElement) {
           "valueQuantity":{"value":44,"system":"http://unitsofmeasure.org","code":"/min"},
           "encounter":{"display":"no reference"},"performer":[{"identifier":{"system":"urn:npi","value":"123"}}]})");
   using V = std::vector<std::string>;
-  EXPECT_EQ(Search("Observation", {{"component-code-value-quantity", "http://loinc.org|8480-6$gt100"}}),
-            V{"Observation/bp"});
+  EXPECT_EQ(
+      Search("Observation", {{"component-code-value-quantity", "http://loinc.org|8480-6$gt100"}}),
+      V{"Observation/bp"});
   // 8462-4 is 80: no match although another component of the same resource is above 100.
   EXPECT_EQ(Search("Observation", {{"component-code-value-quantity", "8462-4$gt100"}}), V{});
-  EXPECT_EQ(Search("Observation", {{"component-code-value-quantity", "8462-4$lt100|http://unitsofmeasure.org|mm[Hg]"}}),
+  EXPECT_EQ(Search("Observation", {{"component-code-value-quantity",
+                                    "8462-4$lt100|http://unitsofmeasure.org|mm[Hg]"}}),
             V{"Observation/bp"});
   EXPECT_EQ(Search("Observation", {{"code-value-quantity", "8867-4$44"}}), V{"Observation/hr"});
   EXPECT_EQ(Search("Observation", {{"combo-code-value-quantity", "8867-4$gt40,8480-6$gt119"}}),
@@ -802,7 +803,6 @@ TEST_P(StoreConformance, AuditNewestFirstWithLimit) {
   EXPECT_TRUE(auth_->ListAudit(0)->empty());
 }
 
-
 TEST_P(StoreConformance, DeleteKeepsHistoryAndLeavesSearches) {
   Put(R"({"resourceType":"Patient","id":"d1","gender":"female"})");
   auto batch = store_->BeginWrite();
@@ -858,6 +858,70 @@ TEST_P(StoreConformance, UpdatesReplaceIndexRowsEvenWithinOneBatch) {
   auto cur = store_->Read("Patient", "u");
   ASSERT_TRUE(cur.ok() && cur->has_value());
   EXPECT_EQ((*cur)->version, 3);
+}
+
+TEST_P(StoreConformance, PrefetchedBatchHandlesNewKnownRepeatedAndDeletedKeys) {
+  Put(R"({"resourceType":"Patient","id":"k1","gender":"male"})");
+  Put(R"({"resourceType":"Patient","id":"k2","gender":"male"})");
+  auto batch = store_->BeginWrite();
+  ASSERT_TRUE(batch.ok());
+  // Ids with characters that need quoting in an array literal, and keys never written.
+  ASSERT_TRUE((*batch)
+                  ->Prefetch({{"Patient", "k1"},
+                              {"Patient", "k2"},
+                              {"Patient", "n\"1"},
+                              {"Patient", "n\\2"},
+                              {"Patient", "n,3"},
+                              {"Patient", "n1"},
+                              {"Patient", "k1"}})
+                  .ok());
+  auto put = [&](const std::string& text, const std::string& id) {
+    auto v = json::Parse(text);
+    EXPECT_TRUE(v.ok());
+    auto prepared = fhir::PrepareResource(std::move(*v), "Patient", id);
+    auto index = fhir::ExtractIndex(*registry_, "Patient", prepared.value);
+    return (*batch)->Put(
+        "Patient", id, prepared.content_hash,
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared.value, ver, at); },
+        index);
+  };
+  auto same = put(R"({"resourceType":"Patient","id":"k1","gender":"male"})", "k1");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->result, WriteResult::kUnchanged);
+  auto changed = put(R"({"resourceType":"Patient","id":"k2","gender":"female"})", "k2");
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->result, WriteResult::kUpdated);
+  EXPECT_EQ(changed->version, 2);
+  for (const std::string id : {"n\"1", "n\\2", "n,3", "n1"}) {
+    auto created = put(R"({"resourceType":"Patient","gender":"other"})", id);
+    ASSERT_TRUE(created.ok()) << created.status().message();
+    EXPECT_EQ(created->result, WriteResult::kCreated) << id;
+  }
+  // A key created earlier in this very batch: unchanged, then updated, then deleted.
+  auto again = put(R"({"resourceType":"Patient","gender":"other"})", "n1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->result, WriteResult::kUnchanged);
+  auto twice = put(R"({"resourceType":"Patient","gender":"unknown"})", "n1");
+  ASSERT_TRUE(twice.ok()) << twice.status().message();
+  EXPECT_EQ(twice->result, WriteResult::kUpdated);
+  EXPECT_EQ(twice->version, 2);
+  auto del = (*batch)->Delete("Patient", "n,3");
+  ASSERT_TRUE(del.ok()) << del.status().message();
+  EXPECT_EQ(*del, 2);
+  EXPECT_EQ((*batch)->Delete("Patient", "n,3").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE((*batch)->Commit().ok());
+  batch->reset();
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Search("Patient", {{"gender", "male"}}), V{"Patient/k1"});
+  EXPECT_EQ(Search("Patient", {{"gender", "female"}}), V{"Patient/k2"});
+  EXPECT_EQ(Search("Patient", {{"gender", "other"}}), (V{"Patient/n\"1", "Patient/n\\2"}));
+  EXPECT_EQ(Search("Patient", {{"gender", "unknown"}}), V{"Patient/n1"});
+  auto n1 = store_->Read("Patient", "n1");
+  ASSERT_TRUE(n1.ok() && n1->has_value());
+  EXPECT_EQ((*n1)->version, 2);
+  auto gone = store_->Read("Patient", "n,3");
+  ASSERT_TRUE(gone.ok() && gone->has_value());
+  EXPECT_TRUE((*gone)->deleted);
 }
 
 TEST_P(StoreConformance, TextSurvivesExactly) {

@@ -132,9 +132,8 @@ bool Importer::CheckOne(const std::string& source, int64_t entry, json::Value& r
 bool Importer::CollectBundle(const std::string& source, json::Value bundle,
                              std::vector<Pending>& out, std::vector<ImportError>& errors) {
   std::string_view btype = bundle.GetString("type");
-  if (btype != "collection" && btype != "transaction" && btype != "batch" &&
-      btype != "searchset" && btype != "transaction-response" && btype != "batch-response" &&
-      btype != "history") {
+  if (btype != "collection" && btype != "transaction" && btype != "batch" && btype != "searchset" &&
+      btype != "transaction-response" && btype != "batch-response" && btype != "history") {
     // document, message: a Bundle stored as a resource of its own.
     return CheckOne(source, -1, bundle, out, errors);
   }
@@ -211,8 +210,7 @@ bool Importer::CollectBundle(const std::string& source, json::Value bundle,
       res->Set("id", json::Value::String(id));
     }
     if (base::StartsWith(full_url, "urn:") && !rtype.empty()) {
-      urn_map[std::string(full_url)] =
-          std::string(rtype) + "/" + std::string(res->GetString("id"));
+      urn_map[std::string(full_url)] = std::string(rtype) + "/" + std::string(res->GetString("id"));
     }
     planned.push_back({i, res, ""});
   }
@@ -221,8 +219,8 @@ bool Importer::CollectBundle(const std::string& source, json::Value bundle,
       std::string t;
       std::string id;
       if (!SplitReference(p.delete_url, t, id) || !registry_->IsResourceType(t)) {
-        errors.push_back({source, p.index, "DELETE url must be Type/id, got '" + p.delete_url +
-                                               "'"});
+        errors.push_back(
+            {source, p.index, "DELETE url must be Type/id, got '" + p.delete_url + "'"});
         ok = false;
         continue;
       }
@@ -241,12 +239,24 @@ bool Importer::CollectBundle(const std::string& source, json::Value bundle,
   return ok;
 }
 
-bool Importer::Apply(const std::string& source, std::vector<Pending>& pending,
-                     ImportCounts& counts, std::vector<ImportError>& errors) {
+bool Importer::Apply(const std::string& source, std::vector<Pending>& pending, ImportCounts& counts,
+                     std::vector<ImportError>& errors) {
   auto batch = store_.BeginWrite();
   if (!batch.ok()) {
     errors.push_back({source, -1, "cannot write: " + batch.status().message()});
     return false;
+  }
+  {
+    std::vector<std::pair<std::string, std::string>> keys;
+    keys.reserve(pending.size());
+    for (const Pending& p : pending) {
+      keys.emplace_back(p.type, p.id);
+    }
+    Status s = (*batch)->Prefetch(keys);
+    if (!s.ok()) {
+      errors.push_back({source, -1, "cannot write: " + s.message()});
+      return false;
+    }
   }
   ImportCounts local;
   std::vector<const Pending*> stored;

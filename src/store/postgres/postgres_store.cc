@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "src/store/postgres/migrations.h"
@@ -69,6 +70,33 @@ class CopyRow {
   std::string line_;
 };
 
+// A PostgreSQL array literal of text values: {"a","b\\"c"}.
+std::string TextArray(const std::vector<const std::string*>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    out.push_back('"');
+    for (char c : *values[i]) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+      }
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+// Keys per prefetch query and sequence values reserved per round trip.
+constexpr size_t kPrefetchChunk = 5000;
+constexpr int64_t kSeqReserve = 1000;
+
+constexpr const char* kCopyResourceSql =
+    "COPY resource (seq, type, id, version, last_updated, deleted, hash, body, patient) FROM STDIN";
+
 }  // namespace
 
 class PgWriteBatch : public WriteBatch {
@@ -86,29 +114,57 @@ class PgWriteBatch : public WriteBatch {
     return conn_->Exec("SELECT pg_advisory_xact_lock($1)", {kWriteLockKey}).status();
   }
 
+  Status Prefetch(const std::vector<std::pair<std::string, std::string>>& keys) override {
+    for (size_t from = 0; from < keys.size(); from += kPrefetchChunk) {
+      size_t to = std::min(keys.size(), from + kPrefetchChunk);
+      std::vector<const std::string*> types;
+      std::vector<const std::string*> ids;
+      for (size_t i = from; i < to; ++i) {
+        if (known_.count(Key(keys[i].first, keys[i].second)) > 0) {
+          continue;
+        }
+        types.push_back(&keys[i].first);
+        ids.push_back(&keys[i].second);
+        known_[Key(keys[i].first, keys[i].second)] = Known{};  // absent unless found below
+      }
+      if (types.empty()) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(PgResult res,
+                       conn_->Exec("SELECT r.type, r.id, r.seq, r.version, r.hash, r.deleted "
+                                   "FROM resource r JOIN unnest($1::text[], $2::text[]) AS k(type, "
+                                   "id) ON r.type = k.type AND r.id = k.id",
+                                   {TextArray(types), TextArray(ids)}));
+      for (int i = 0; i < res.rows(); ++i) {
+        Known& k = known_[Key(res.Text(i, 0), res.Text(i, 1))];
+        k.exists = true;
+        k.seq = res.Int(i, 2);
+        k.version = res.Int(i, 3);
+        k.hash = std::string(res.Text(i, 4));
+        k.deleted = res.Int(i, 5) != 0;
+      }
+    }
+    return Status::Ok();
+  }
+
   StatusOr<PutOutcome> Put(const std::string& type, const std::string& id,
                            const std::string& content_hash,
                            const std::function<std::string(int64_t, base::Millis)>& make_body,
                            const fhir::IndexEntries& index) override {
-    ASSIGN_OR_RETURN(PgResult sel,
-                     conn_->Exec("SELECT seq, version, hash, deleted FROM resource WHERE "
-                                 "type = $1 AND id = $2",
-                                 {type, id}));
-    const bool found = sel.rows() > 0;
-    int64_t seq = 0;
-    int64_t version = 0;
-    if (found) {
-      seq = sel.Int(0, 0);
-      version = sel.Int(0, 1);
-      if (sel.Text(0, 2) == content_hash && sel.Int(0, 3) == 0) {
-        return PutOutcome{WriteResult::kUnchanged, version};
-      }
+    ASSIGN_OR_RETURN(Known * k, Lookup(type, id));
+    if (k->exists && k->hash == content_hash && !k->deleted) {
+      return PutOutcome{WriteResult::kUnchanged, k->version};
     }
+    if (k->exists && k->buffered) {
+      RETURN_IF_ERROR(Flush());  // its row must be in the table before it is updated
+    }
+    const bool found = k->exists;
     base::Millis now = Now();
-    int64_t new_version = version + 1;
+    int64_t new_version = k->version + 1;
     std::string body = make_body(new_version, now);
     std::set<std::string> patients(index.patients.begin(), index.patients.end());
     std::string patient = patients.empty() ? "" : *patients.begin();
+    int64_t seq = k->seq;
     if (found) {
       RETURN_IF_ERROR(conn_
                           ->Exec("UPDATE resource SET version = $1, last_updated = $2, "
@@ -117,13 +173,28 @@ class PgWriteBatch : public WriteBatch {
                           .status());
       Clear(seq);
     } else {
-      ASSIGN_OR_RETURN(PgResult ins,
-                       conn_->Exec("INSERT INTO resource (type, id, version, last_updated, "
-                                   "deleted, hash, body, patient) VALUES ($1, $2, $3, $4, 0, $5, "
-                                   "$6, $7) RETURNING seq",
-                                   {type, id, new_version, now, content_hash, body, patient}));
-      seq = ins.Int(0, 0);
+      // New rows go in by COPY with a sequence value reserved in bulk (no round trip each).
+      ASSIGN_OR_RETURN(seq, NextSeq());
+      std::string line = CopyRow()
+                             .Add(seq)
+                             .Add(type)
+                             .Add(id)
+                             .Add(new_version)
+                             .Add(now)
+                             .Add(int64_t{0})
+                             .Add(content_hash)
+                             .Add(body)
+                             .Add(patient)
+                             .Done();
+      bytes_ += line.size();
+      resource_rows_ += line;
+      k->buffered = true;
     }
+    k->exists = true;
+    k->seq = seq;
+    k->version = new_version;
+    k->hash = content_hash;
+    k->deleted = false;
     buffered_seqs_.insert(seq);
     Buffer(kVersionTable, seq,
            CopyRow()
@@ -142,21 +213,27 @@ class PgWriteBatch : public WriteBatch {
   }
 
   StatusOr<int64_t> Delete(const std::string& type, const std::string& id) override {
-    ASSIGN_OR_RETURN(PgResult sel, conn_->Exec("SELECT seq, version, deleted, patient FROM "
-                                               "resource WHERE type = $1 AND id = $2",
-                                               {type, id}));
-    if (sel.rows() == 0 || sel.Int(0, 2) != 0) {
+    ASSIGN_OR_RETURN(Known * k, Lookup(type, id));
+    if (!k->exists || k->deleted) {
       return NotFoundError(type + "/" + id + " is not known");
     }
-    int64_t seq = sel.Int(0, 0);
-    int64_t version = sel.Int(0, 1) + 1;
-    std::string patient(sel.Text(0, 3));
+    if (k->buffered) {
+      RETURN_IF_ERROR(Flush());
+    }
+    int64_t seq = k->seq;
+    int64_t version = k->version + 1;
+    ASSIGN_OR_RETURN(PgResult sel,
+                     conn_->Exec("SELECT patient FROM resource WHERE seq = $1", {seq}));
+    std::string patient(sel.rows() > 0 ? sel.Text(0, 0) : "");
     base::Millis now = Now();
     RETURN_IF_ERROR(conn_
                         ->Exec("UPDATE resource SET version = $1, last_updated = $2, "
                                "deleted = 1, hash = '' WHERE seq = $3",
                                {version, now, seq})
                         .status());
+    k->version = version;
+    k->hash.clear();
+    k->deleted = true;
     Clear(seq);
     Buffer(kVersionTable, seq,
            CopyRow().Add(type).Add(id).Add(version).Add(now).Add(int64_t{1}).Add("").Add(patient));
@@ -185,6 +262,61 @@ class PgWriteBatch : public WriteBatch {
     int64_t seq;
     std::string line;
   };
+  // What this batch knows of a stored (type, id): fetched, or written by the batch itself.
+  struct Known {
+    bool exists = false;
+    bool buffered = false;  // its resource row is still in resource_rows_
+    bool deleted = false;
+    int64_t seq = 0;
+    int64_t version = 0;
+    std::string hash;
+  };
+
+  static std::string Key(std::string_view type, std::string_view id) {
+    std::string key(type);
+    key.push_back('/');
+    key.append(id);
+    return key;
+  }
+
+  StatusOr<Known*> Lookup(const std::string& type, const std::string& id) {
+    std::string key = Key(type, id);
+    auto it = known_.find(key);
+    if (it != known_.end()) {
+      return &it->second;
+    }
+    ASSIGN_OR_RETURN(PgResult sel,
+                     conn_->Exec("SELECT seq, version, hash, deleted FROM resource WHERE "
+                                 "type = $1 AND id = $2",
+                                 {type, id}));
+    Known k;
+    if (sel.rows() > 0) {
+      k.exists = true;
+      k.seq = sel.Int(0, 0);
+      k.version = sel.Int(0, 1);
+      k.hash = std::string(sel.Text(0, 2));
+      k.deleted = sel.Int(0, 3) != 0;
+    }
+    return &(known_[key] = std::move(k));
+  }
+
+  StatusOr<int64_t> NextSeq() {
+    if (reserved_.empty()) {
+      ASSIGN_OR_RETURN(PgResult res,
+                       conn_->Exec("SELECT nextval(pg_get_serial_sequence('resource', 'seq')) "
+                                   "FROM generate_series(1, $1) ORDER BY 1 DESC",
+                                   {kSeqReserve}));
+      for (int i = 0; i < res.rows(); ++i) {
+        reserved_.push_back(res.Int(i, 0));  // highest first: pop_back hands out in order
+      }
+      if (reserved_.empty()) {
+        return InternalError("no sequence values for new resources");
+      }
+    }
+    int64_t seq = reserved_.back();
+    reserved_.pop_back();
+    return seq;
+  }
 
   base::Millis Now() {
     base::Millis now = store_->clock_.NowMillis();
@@ -284,6 +416,13 @@ class PgWriteBatch : public WriteBatch {
       }
       clear_seqs_.clear();
     }
+    if (!resource_rows_.empty()) {
+      RETURN_IF_ERROR(conn_->Copy(kCopyResourceSql, resource_rows_));
+      resource_rows_.clear();
+      for (auto& [key, k] : known_) {
+        k.buffered = false;
+      }
+    }
     for (size_t t = 0; t < kTables; ++t) {
       if (pending_[t].empty()) {
         continue;
@@ -308,6 +447,9 @@ class PgWriteBatch : public WriteBatch {
   size_t bytes_ = 0;
   std::unordered_set<int64_t> buffered_seqs_;  // seqs with rows in pending_
   std::vector<int64_t> clear_seqs_;            // seqs whose stored index rows go at flush
+  std::string resource_rows_;                  // COPY rows of new resources
+  std::unordered_map<std::string, Known> known_;
+  std::vector<int64_t> reserved_;  // sequence values for new rows, highest first
 };
 
 PostgresStore::PostgresStore(const PostgresOptions& options,
