@@ -1,6 +1,4 @@
 // `portico import`: loads files and directories into the store, one atomic write per file.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -8,15 +6,18 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
+#include <unistd.h>
+
 #include "src/app/commands.h"
+#include "src/app/stores.h"
 #include "src/base/strings.h"
 #include "src/fhir/model/profile_checker.h"
 #include "src/fhir/model/validator.h"
 #include "src/fhir/rest/importer.h"
 #include "src/fhir/search/registry.h"
-#include "src/app/stores.h"
 
 namespace portico::app {
 
@@ -116,6 +117,7 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
     };
   }
   fhir::Importer importer(resources, registry, validator);
+  importer.set_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   // Unresolved-reference candidates: target "Type/id" -> where it is referenced (first few).
   struct Sites {
     std::vector<fhir::ReferenceSite> first;
@@ -248,8 +250,8 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
                loaded_files, files.size(), static_cast<long long>(counts.created),
                static_cast<long long>(counts.updated), static_cast<long long>(counts.unchanged),
                static_cast<long long>(counts.deleted), static_cast<long long>(counts.superseded),
-               static_cast<long long>(counts.total()),
-               secs, secs > 0 ? counts.total() / secs : 0.0, failed_files);
+               static_cast<long long>(counts.total()), secs, secs > 0 ? counts.total() / secs : 0.0,
+               failed_files);
   return failed_files > 0 || missing ? 1 : 0;
 }
 

@@ -1,6 +1,9 @@
 #include "src/fhir/rest/importer.h"
 
+#include <algorithm>
+#include <iterator>
 #include <map>
+#include <thread>
 
 #include "src/base/digest.h"
 #include "src/base/strings.h"
@@ -75,7 +78,8 @@ Importer::Importer(store::ResourceStore& store, std::shared_ptr<const SearchPara
     : store_(store), registry_(std::move(registry)), validator_(std::move(validator)) {}
 
 bool Importer::CheckOne(const std::string& source, int64_t entry, json::Value& resource,
-                        std::vector<Pending>& out, std::vector<ImportError>& errors) {
+                        Sink sink) {
+  std::vector<ImportError>& errors = sink.errors;
   auto type = CheckResource(resource, *registry_);
   if (!type.ok()) {
     errors.push_back({source, entry, type.status().message()});
@@ -101,7 +105,7 @@ bool Importer::CheckOne(const std::string& source, int64_t entry, json::Value& r
       if (reject_profile_errors_ && issue.severity == ValidationIssue::Severity::kError) {
         rejected.push_back(issue.path + ": " + issue.message);
       } else {
-        warnings_.push_back({source, entry, issue.path + ": " + issue.message});
+        sink.warnings.push_back({source, entry, issue.path + ": " + issue.message});
       }
     }
     if (!rejected.empty()) {
@@ -125,17 +129,27 @@ bool Importer::CheckOne(const std::string& source, int64_t entry, json::Value& r
     // A resource without an id: derive one from its content (idempotent re-import).
     id = base::Sha256Hex(json::Serialize(resource)).substr(0, 40);
   }
-  out.push_back({*type, std::move(id), std::move(resource), false, entry, std::move(references)});
+  Pending p{*type, std::move(id), json::Value(), false, entry, std::move(references), {}, {}};
+  if (keys_only_) {
+    sink.out.push_back(std::move(p));
+    return true;
+  }
+  // Prepared and indexed here, so that with several threads this work is done in parallel.
+  PreparedResource prepared = PrepareResource(std::move(resource), p.type, p.id);
+  p.index = ExtractIndex(*registry_, p.type, prepared.value);
+  p.content_hash = std::move(prepared.content_hash);
+  p.resource = std::move(prepared.value);
+  sink.out.push_back(std::move(p));
   return true;
 }
 
-bool Importer::CollectBundle(const std::string& source, json::Value bundle,
-                             std::vector<Pending>& out, std::vector<ImportError>& errors) {
+bool Importer::CollectBundle(const std::string& source, json::Value bundle, Sink sink) {
+  std::vector<ImportError>& errors = sink.errors;
   std::string_view btype = bundle.GetString("type");
   if (btype != "collection" && btype != "transaction" && btype != "batch" && btype != "searchset" &&
       btype != "transaction-response" && btype != "batch-response" && btype != "history") {
     // document, message: a Bundle stored as a resource of its own.
-    return CheckOne(source, -1, bundle, out, errors);
+    return CheckOne(source, -1, bundle, sink);
   }
   json::Value* entries = bundle.Find("entry");
   if (entries == nullptr) {
@@ -224,17 +238,17 @@ bool Importer::CollectBundle(const std::string& source, json::Value bundle,
         ok = false;
         continue;
       }
-      out.push_back({t, id, json::Value(), true, p.index, {}});
+      sink.out.push_back({t, id, json::Value(), true, p.index, {}, {}, {}});
       continue;
     }
     if (!urn_map.empty()) {
       RewriteReferences(*p.resource, urn_map);
     }
     if (p.resource->GetString("resourceType") == "Bundle") {
-      ok = CollectBundle(source, std::move(*p.resource), out, errors) && ok;
+      ok = CollectBundle(source, std::move(*p.resource), sink) && ok;
       continue;
     }
-    ok = CheckOne(source, p.index, *p.resource, out, errors) && ok;
+    ok = CheckOne(source, p.index, *p.resource, sink) && ok;
   }
   return ok;
 }
@@ -282,15 +296,10 @@ bool Importer::Apply(const std::string& source, std::vector<Pending>& pending, I
     if (reference_observer_ && !p.references.empty()) {
       stored.push_back(&p);
     }
-    IndexEntries index;
-    PreparedResource prepared = PrepareResource(std::move(p.resource), p.type, p.id);
-    index = ExtractIndex(*registry_, p.type, prepared.value);
     auto r = (*batch)->Put(
-        p.type, p.id, prepared.content_hash,
-        [&prepared](int64_t version, base::Millis at) {
-          return RenderStored(prepared.value, version, at);
-        },
-        index);
+        p.type, p.id, p.content_hash,
+        [&p](int64_t version, base::Millis at) { return RenderStored(p.resource, version, at); },
+        p.index);
     if (!r.ok()) {
       errors.push_back({source, p.entry, r.status().message()});
       return false;
@@ -333,22 +342,37 @@ bool Importer::Collect(const std::string& source, std::string_view content,
     return false;
   }
   if (LooksLikeNdjson(content)) {
-    int64_t line_no = 0;
-    for (std::string_view line : base::Split(content, '\n')) {
-      ++line_no;
-      line = base::Trim(line);
-      if (line.empty()) {
-        continue;
+    std::vector<std::string_view> lines = base::Split(content, '\n');
+    size_t parts = std::min<size_t>(static_cast<size_t>(threads_), lines.size() / 64 + 1);
+    if (parts <= 1) {
+      CollectLines(source, lines, 0, lines.size(), Sink{pending, errors, warnings_});
+    } else {
+      // Contiguous ranges of lines, one per thread, joined in file order afterwards.
+      struct Part {
+        std::vector<Pending> pending;
+        std::vector<ImportError> errors;
+        std::vector<ImportError> warnings;
+      };
+      std::vector<Part> results(parts);
+      std::vector<std::thread> workers;
+      size_t per = (lines.size() + parts - 1) / parts;
+      for (size_t t = 1; t < parts; ++t) {
+        workers.emplace_back([&, t] {
+          Part& r = results[t];
+          CollectLines(source, lines, std::min(lines.size(), t * per),
+                       std::min(lines.size(), (t + 1) * per),
+                       Sink{r.pending, r.errors, r.warnings});
+        });
       }
-      auto v = json::Parse(line);
-      if (!v.ok()) {
-        errors.push_back({source, line_no, v.status().message()});
-        continue;
+      CollectLines(source, lines, 0, std::min(lines.size(), per),
+                   Sink{results[0].pending, results[0].errors, results[0].warnings});
+      for (std::thread& w : workers) {
+        w.join();
       }
-      if (v->is_object() && v->GetString("resourceType") == "Bundle") {
-        CollectBundle(source, std::move(*v), pending, errors);
-      } else {
-        CheckOne(source, line_no, *v, pending, errors);
+      for (Part& r : results) {
+        std::move(r.pending.begin(), r.pending.end(), std::back_inserter(pending));
+        std::move(r.errors.begin(), r.errors.end(), std::back_inserter(errors));
+        std::move(r.warnings.begin(), r.warnings.end(), std::back_inserter(warnings_));
       }
     }
   } else {
@@ -357,13 +381,35 @@ bool Importer::Collect(const std::string& source, std::string_view content,
       errors.push_back({source, -1, v.status().message()});
       return false;
     }
+    Sink sink{pending, errors, warnings_};
     if (v->is_object() && v->GetString("resourceType") == "Bundle") {
-      CollectBundle(source, std::move(*v), pending, errors);
+      CollectBundle(source, std::move(*v), sink);
     } else {
-      CheckOne(source, -1, *v, pending, errors);
+      CheckOne(source, -1, *v, sink);
     }
   }
   return errors.size() == errors_before;
+}
+
+void Importer::CollectLines(const std::string& source, const std::vector<std::string_view>& lines,
+                            size_t from, size_t to, Sink sink) {
+  for (size_t i = from; i < to; ++i) {
+    int64_t line_no = static_cast<int64_t>(i) + 1;
+    std::string_view line = base::Trim(lines[i]);
+    if (line.empty()) {
+      continue;
+    }
+    auto v = json::Parse(line);
+    if (!v.ok()) {
+      sink.errors.push_back({source, line_no, v.status().message()});
+      continue;
+    }
+    if (v->is_object() && v->GetString("resourceType") == "Bundle") {
+      CollectBundle(source, std::move(*v), sink);
+    } else {
+      CheckOne(source, line_no, *v, sink);
+    }
+  }
 }
 
 bool Importer::ImportContent(const std::string& source, std::string_view content,

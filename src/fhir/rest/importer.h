@@ -13,6 +13,7 @@
 
 #include "src/base/status.h"
 #include "src/fhir/model/validator.h"
+#include "src/fhir/search/indexer.h"
 #include "src/fhir/search/registry.h"
 #include "src/json/json.h"
 #include "src/store/resource_store.h"
@@ -85,6 +86,9 @@ class Importer {
   void set_reference_observer(std::function<void(const ReferenceSite&)> observer) {
     reference_observer_ = std::move(observer);
   }
+  // Threads that parse, validate and index the lines of an NDJSON file (default 1). Results and
+  // messages keep the file's order whatever the number. The validators must be thread-safe.
+  void set_threads(int threads) { threads_ = threads < 1 ? 1 : threads; }
 
  private:
   struct Pending {
@@ -94,11 +98,19 @@ class Importer {
     bool is_delete = false;
     int64_t entry = -1;
     std::vector<std::pair<std::string, std::string>> references;  // (path, Type/id)
+    std::string content_hash;  // set with `index` when the resource is prepared for writing
+    IndexEntries index;
   };
-  bool CollectBundle(const std::string& source, json::Value bundle, std::vector<Pending>& out,
-                     std::vector<ImportError>& errors);
-  bool CheckOne(const std::string& source, int64_t entry, json::Value& resource,
-                std::vector<Pending>& out, std::vector<ImportError>& errors);
+  // Where the checks of one part of a file report.
+  struct Sink {
+    std::vector<Pending>& out;
+    std::vector<ImportError>& errors;
+    std::vector<ImportError>& warnings;
+  };
+  bool CollectBundle(const std::string& source, json::Value bundle, Sink sink);
+  bool CheckOne(const std::string& source, int64_t entry, json::Value& resource, Sink sink);
+  void CollectLines(const std::string& source, const std::vector<std::string_view>& lines,
+                    size_t from, size_t to, Sink sink);
   bool Apply(const std::string& source, std::vector<Pending>& pending, ImportCounts& counts,
              std::vector<ImportError>& errors);
   bool Collect(const std::string& source, std::string_view content, std::vector<Pending>& pending,
@@ -113,6 +125,7 @@ class Importer {
   bool keys_only_ = false;  // inside Keys(): no profile checks, no warnings
   std::vector<ImportError> warnings_;
   std::function<void(const ReferenceSite&)> reference_observer_;
+  int threads_ = 1;
 };
 
 }  // namespace portico::fhir
