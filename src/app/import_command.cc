@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -177,18 +178,33 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
   size_t bytes_done = 0;
   int failed_files = 0;
   int loaded_files = 0;
-  for (const fs::path& f : files) {
-    current_file = static_cast<int32_t>(&f - files.data());
+  // Pass 2: the next file is read and parsed on another thread while this one is stored.
+  auto parse_file = [&importer](const fs::path& f) {
     std::ifstream in(f, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
     std::string content = ss.str();
-    std::vector<fhir::ImportError> errors;
     if (!in.good() && !in.eof()) {
-      errors.push_back({f.string(), -1, "cannot read the file"});
+      fhir::Importer::Parsed failed;
+      failed.source = f.string();
+      failed.errors.push_back({f.string(), -1, "cannot read the file"});
+      return std::make_pair(std::move(failed), content.size());
     }
-    bool ok = errors.empty() && importer.ImportContent(f.string(), content, counts, errors);
-    bytes_done += content.size();
+    return std::make_pair(importer.Parse(f.string(), content), content.size());
+  };
+  std::future<std::pair<fhir::Importer::Parsed, size_t>> next;
+  if (!files.empty()) {
+    next = std::async(std::launch::async, parse_file, files[0]);
+  }
+  for (const fs::path& f : files) {
+    current_file = static_cast<int32_t>(&f - files.data());
+    auto [parsed, size] = next.get();
+    if (static_cast<size_t>(current_file) + 1 < files.size()) {
+      next = std::async(std::launch::async, parse_file, files[current_file + 1]);
+    }
+    std::vector<fhir::ImportError> errors;
+    bool ok = importer.Store(parsed, counts, errors);
+    bytes_done += size;
     std::vector<fhir::ImportError> warnings = importer.TakeWarnings();
     if (!warnings.empty() && tty) {
       std::fprintf(stderr, "\r%*s\r", 80, "");

@@ -78,7 +78,7 @@ Importer::Importer(store::ResourceStore& store, std::shared_ptr<const SearchPara
     : store_(store), registry_(std::move(registry)), validator_(std::move(validator)) {}
 
 bool Importer::CheckOne(const std::string& source, int64_t entry, json::Value& resource,
-                        Sink sink) {
+                        Sink sink) const {
   std::vector<ImportError>& errors = sink.errors;
   auto type = CheckResource(resource, *registry_);
   if (!type.ok()) {
@@ -143,7 +143,7 @@ bool Importer::CheckOne(const std::string& source, int64_t entry, json::Value& r
   return true;
 }
 
-bool Importer::CollectBundle(const std::string& source, json::Value bundle, Sink sink) {
+bool Importer::CollectBundle(const std::string& source, json::Value bundle, Sink sink) const {
   std::vector<ImportError>& errors = sink.errors;
   std::string_view btype = bundle.GetString("type");
   if (btype != "collection" && btype != "transaction" && btype != "batch" && btype != "searchset" &&
@@ -335,7 +335,8 @@ bool Importer::Apply(const std::string& source, std::vector<Pending>& pending, I
 }
 
 bool Importer::Collect(const std::string& source, std::string_view content,
-                       std::vector<Pending>& pending, std::vector<ImportError>& errors) {
+                       std::vector<Pending>& pending, std::vector<ImportError>& errors,
+                       std::vector<ImportError>& warnings) const {
   size_t errors_before = errors.size();
   if (base::Trim(content).empty()) {
     errors.push_back({source, -1, "the file is empty"});
@@ -345,7 +346,7 @@ bool Importer::Collect(const std::string& source, std::string_view content,
     std::vector<std::string_view> lines = base::Split(content, '\n');
     size_t parts = std::min<size_t>(static_cast<size_t>(threads_), lines.size() / 64 + 1);
     if (parts <= 1) {
-      CollectLines(source, lines, 0, lines.size(), Sink{pending, errors, warnings_});
+      CollectLines(source, lines, 0, lines.size(), Sink{pending, errors, warnings});
     } else {
       // Contiguous ranges of lines, one per thread, joined in file order afterwards.
       struct Part {
@@ -372,7 +373,7 @@ bool Importer::Collect(const std::string& source, std::string_view content,
       for (Part& r : results) {
         std::move(r.pending.begin(), r.pending.end(), std::back_inserter(pending));
         std::move(r.errors.begin(), r.errors.end(), std::back_inserter(errors));
-        std::move(r.warnings.begin(), r.warnings.end(), std::back_inserter(warnings_));
+        std::move(r.warnings.begin(), r.warnings.end(), std::back_inserter(warnings));
       }
     }
   } else {
@@ -381,7 +382,7 @@ bool Importer::Collect(const std::string& source, std::string_view content,
       errors.push_back({source, -1, v.status().message()});
       return false;
     }
-    Sink sink{pending, errors, warnings_};
+    Sink sink{pending, errors, warnings};
     if (v->is_object() && v->GetString("resourceType") == "Bundle") {
       CollectBundle(source, std::move(*v), sink);
     } else {
@@ -392,7 +393,7 @@ bool Importer::Collect(const std::string& source, std::string_view content,
 }
 
 void Importer::CollectLines(const std::string& source, const std::vector<std::string_view>& lines,
-                            size_t from, size_t to, Sink sink) {
+                            size_t from, size_t to, Sink sink) const {
   for (size_t i = from; i < to; ++i) {
     int64_t line_no = static_cast<int64_t>(i) + 1;
     std::string_view line = base::Trim(lines[i]);
@@ -414,11 +415,26 @@ void Importer::CollectLines(const std::string& source, const std::vector<std::st
 
 bool Importer::ImportContent(const std::string& source, std::string_view content,
                              ImportCounts& counts, std::vector<ImportError>& errors) {
-  std::vector<Pending> pending;
-  if (!Collect(source, content, pending, errors)) {
+  Parsed parsed = Parse(source, content);
+  return Store(parsed, counts, errors);
+}
+
+Importer::Parsed Importer::Parse(const std::string& source, std::string_view content) const {
+  Parsed parsed;
+  parsed.source = source;
+  parsed.ok = Collect(source, content, parsed.pending, parsed.errors, parsed.warnings);
+  return parsed;
+}
+
+bool Importer::Store(Parsed& parsed, ImportCounts& counts, std::vector<ImportError>& errors) {
+  std::move(parsed.warnings.begin(), parsed.warnings.end(), std::back_inserter(warnings_));
+  parsed.warnings.clear();
+  std::move(parsed.errors.begin(), parsed.errors.end(), std::back_inserter(errors));
+  parsed.errors.clear();
+  if (!parsed.ok) {
     return false;
   }
-  return Apply(source, pending, counts, errors);
+  return Apply(parsed.source, parsed.pending, counts, errors);
 }
 
 std::vector<std::string> Importer::Keys(std::string_view content) {
@@ -426,7 +442,8 @@ std::vector<std::string> Importer::Keys(std::string_view content) {
   std::vector<ImportError> errors;
   std::vector<std::string> keys;
   keys_only_ = true;
-  bool collected = Collect("", content, pending, errors);
+  std::vector<ImportError> warnings;
+  bool collected = Collect("", content, pending, errors, warnings);
   keys_only_ = false;
   if (!collected) {
     return keys;  // the file will fail as a whole and write nothing

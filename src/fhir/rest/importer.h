@@ -60,8 +60,33 @@ class Importer {
   bool ImportContent(const std::string& source, std::string_view content, ImportCounts& counts,
                      std::vector<ImportError>& errors);
 
-  // The "Type/id" keys that ImportContent would write for `content`, in write order (without
-  // validating). Empty when the content does not parse.
+  // One resource (or deletion) of a parsed file, checked and ready to store.
+  struct Pending {
+    std::string type;
+    std::string id;
+    json::Value resource;
+    bool is_delete = false;
+    int64_t entry = -1;
+    std::vector<std::pair<std::string, std::string>> references;  // (path, Type/id)
+    std::string content_hash;  // set with `index` when the resource is prepared for writing
+    IndexEntries index;
+  };
+  // A file parsed and checked by Parse(), to be written by Store().
+  struct Parsed {
+    std::string source;
+    bool ok = false;  // false: `errors` say why, and Store() writes nothing
+    std::vector<Pending> pending;
+    std::vector<ImportError> errors;
+    std::vector<ImportError> warnings;
+  };
+  // ImportContent in two steps, so that a caller can parse the next file while the previous one
+  // is stored: Parse() does not touch the store and may run on another thread than Store()
+  // (but not concurrently with Keys()).
+  Parsed Parse(const std::string& source, std::string_view content) const;
+  bool Store(Parsed& parsed, ImportCounts& counts, std::vector<ImportError>& errors);
+
+  // The "Type/id" keys that ImportContent would write for `content`, in write order (structure
+  // checked, profiles not). Empty when the content would fail.
   std::vector<std::string> Keys(std::string_view content);
 
   // When set, a write whose (key, ordinal within its file) makes this return true is skipped and
@@ -91,30 +116,20 @@ class Importer {
   void set_threads(int threads) { threads_ = threads < 1 ? 1 : threads; }
 
  private:
-  struct Pending {
-    std::string type;
-    std::string id;
-    json::Value resource;
-    bool is_delete = false;
-    int64_t entry = -1;
-    std::vector<std::pair<std::string, std::string>> references;  // (path, Type/id)
-    std::string content_hash;  // set with `index` when the resource is prepared for writing
-    IndexEntries index;
-  };
   // Where the checks of one part of a file report.
   struct Sink {
     std::vector<Pending>& out;
     std::vector<ImportError>& errors;
     std::vector<ImportError>& warnings;
   };
-  bool CollectBundle(const std::string& source, json::Value bundle, Sink sink);
-  bool CheckOne(const std::string& source, int64_t entry, json::Value& resource, Sink sink);
+  bool CollectBundle(const std::string& source, json::Value bundle, Sink sink) const;
+  bool CheckOne(const std::string& source, int64_t entry, json::Value& resource, Sink sink) const;
   void CollectLines(const std::string& source, const std::vector<std::string_view>& lines,
-                    size_t from, size_t to, Sink sink);
+                    size_t from, size_t to, Sink sink) const;
   bool Apply(const std::string& source, std::vector<Pending>& pending, ImportCounts& counts,
              std::vector<ImportError>& errors);
   bool Collect(const std::string& source, std::string_view content, std::vector<Pending>& pending,
-               std::vector<ImportError>& errors);
+               std::vector<ImportError>& errors, std::vector<ImportError>& warnings) const;
 
   store::ResourceStore& store_;
   std::shared_ptr<const SearchParamRegistry> registry_;
