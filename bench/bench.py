@@ -3,7 +3,8 @@
 builds the Release binary first.
 
 For each data size it generates the demo data with `portico generate`, imports it into a fresh
-SQLite database, starts `portico serve` on loopback, gets a patient token through the real SMART
+database (SQLite, or PostgreSQL with --backend postgresql --pg-url URL), starts `portico serve` on
+loopback, gets a patient token through the real SMART
 flow and measures:
 
   read-patient   GET /fhir/Patient/demo-member-1
@@ -281,14 +282,63 @@ def prepare_data(binary, members, datadir, chunk_lines):
     return gen_dir, count
 
 
+class Backend:
+    """The store under test: a SQLite file, or a database on a PostgreSQL server."""
+
+    def __init__(self, kind, pg_url, out):
+        self.kind, self.pg_url, self.out = kind, pg_url, out
+        self.path = self.url = None
+
+    def psql(self, url, sql):
+        return subprocess.run(["psql", "-qAtX", url, "-c", sql], check=True, text=True,
+                              capture_output=True).stdout.strip()
+
+    def pg_database(self, name):
+        base, _, _ = self.pg_url.rpartition("/")
+        return f"{base}/{name}"
+
+    def fresh(self, members):
+        """Empties the database for `members` and returns its --db value."""
+        if self.kind == "sqlite":
+            self.path = os.path.join(self.out, "db", f"portico-{members}.db")
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.remove(self.path + suffix)
+            self.url = f"sqlite:{self.path}"
+        else:
+            name = f"portico_bench_{members}"
+            self.psql(self.pg_url, f"DROP DATABASE IF EXISTS {name}")
+            self.psql(self.pg_url, f"CREATE DATABASE {name}")
+            self.url = self.pg_database(name)
+        return self.url
+
+    def size_bytes(self):
+        if self.kind == "sqlite":
+            return sum(file_size(self.path + s) for s in ("", "-wal", "-shm"))
+        return int(self.psql(self.url, "SELECT pg_database_size(current_database())"))
+
+    def audit_rows(self):
+        if self.kind == "sqlite":
+            with sqlite3.connect(self.path) as c:
+                return c.execute("SELECT count(*) FROM auth_audit").fetchone()[0]
+        return int(self.psql(self.url, "SELECT count(*) FROM auth_audit"))
+
+    def drop(self):
+        if self.kind == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.remove(self.path + suffix)
+        else:
+            name = self.url.rpartition("/")[2]
+            self.psql(self.pg_url, f"DROP DATABASE IF EXISTS {name}")
+
+
 def import_with_rusage(binary, db, gen_dir):
-    """Like import_data, also returning the importer's CPU time and peak RSS."""
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
+    """Imports gen_dir into `db` (a --db value), returning the rate, CPU time and peak RSS."""
     t0 = time.perf_counter()
     outf = tempfile.TemporaryFile("w+")
-    p = subprocess.Popen([binary, "import", "--db", f"sqlite:{db}", gen_dir], stdout=outf,
+    p = subprocess.Popen([binary, "import", "--db", db, gen_dir], stdout=outf,
                          stderr=subprocess.STDOUT, text=True)
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -309,7 +359,7 @@ class PorticoServer:
         with open(cfg, "w") as f:
             f.write("code_seconds = 600\n")  # codes are made up to a minute before use
         self.proc = subprocess.Popen(
-            [binary, "serve", "--db", f"sqlite:{db}", "--listen", "127.0.0.1:0",
+            [binary, "serve", "--db", db, "--listen", "127.0.0.1:0",
              "--threads", str(threads), "--config", cfg],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         listening = base = None
@@ -490,23 +540,23 @@ def measure_wrk(a, name, pids, url, script, paced):
 
 def bench_size(a, members, nginx_holder, results):
     res = {"members": members}
-    gen_dir, count = prepare_data(a.bin, members, os.path.join(a.out, "data"), a.chunk)
+    gen_dir, count = prepare_data(a.bin, members, a.data or os.path.join(a.out, "data"), a.chunk)
     res["generated"] = count
-    db = os.path.join(a.out, "db", f"portico-{members}.db")
-    os.makedirs(os.path.dirname(db), exist_ok=True)
-    log(f"importing {count} resources ({members} members)")
+    backend = Backend(a.backend, a.pg_url, a.out)
+    db = backend.fresh(members)
+    log(f"importing {count} resources ({members} members) into {a.backend}")
     imp = import_with_rusage(a.bin, db, gen_dir)
-    size = sum(file_size(db + s) for s in ("", "-wal", "-shm"))
+    size = backend.size_bytes()
     imp["db_bytes"] = size
     imp["bytes_per_million"] = size / imp["resources"] * 1e6
     res["import"] = imp
     log(f"import: {imp['output']} (cpu {imp['cpu']:.1f} s, rss {imp['rss_kb'] // 1024} MiB, "
         f"db {size / 2**20:.0f} MiB)")
 
-    portico(a.bin, "client", "add", "--db", f"sqlite:{db}", "--client-id", CLIENT,
+    portico(a.bin, "client", "add", "--db", db, "--client-id", CLIENT,
             "--redirect-uri", REDIRECT, "--name", "bench app", "--secret-stdin",
             input=SECRET + "\n")
-    portico(a.bin, "user", "add", "--db", f"sqlite:{db}", "--username", USER,
+    portico(a.bin, "user", "add", "--db", db, "--username", USER,
             "--password-stdin", "--patient", PATIENT, input=PASSWORD + "\n")
 
     workdir = os.path.join(a.out, "work", str(members))
@@ -611,12 +661,9 @@ def bench_size(a, members, nginx_holder, results):
         server.stop(a.stop_timeout)
 
     res["scenarios"] = {k: summarize(v) for k, v in scen.items()}
-    with sqlite3.connect(db) as c:
-        res["audit_rows_after"] = c.execute("SELECT count(*) FROM auth_audit").fetchone()[0]
+    res["audit_rows_after"] = backend.audit_rows()
     if not a.keep_db:
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(db + suffix):
-                os.remove(db + suffix)
+        backend.drop()
     results["sizes"].append(res)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -675,7 +722,7 @@ def report(results, out):
     lines = []
     sizes = results["sizes"]
     m = results["meta"]
-    lines.append(f"Portico benchmark, {m['date']}, {m['machine']}; {m['runs']} runs per figure "
+    lines.append(f"Portico benchmark ({m.get('backend', 'sqlite')}), {m['date']}, {m['machine']}; {m['runs']} runs per figure "
                  f"(median); peak: wrk -t{m['wrk_threads']} -c{m['conns']} -d{m['duration']}s; "
                  f"latency: {m['lat_conns']} connections paced to ~{m['rate']} req/s "
                  f"(token endpoint: {m['token_rate']} req/s); server --threads {m['threads']}; "
@@ -707,6 +754,46 @@ def report(results, out):
                          f"{sc['errors']} |")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(text)
+    return text
+
+
+def compare(sqlite_json, pg_json, out):
+    """The two stores side by side, for the sizes measured on both."""
+    with open(sqlite_json) as f:
+        lite = {s["members"]: s for s in json.load(f)["sizes"]}
+    with open(pg_json) as f:
+        pg_results = json.load(f)
+    pg = {s["members"]: s for s in pg_results["sizes"]}
+    m = pg_results["meta"]
+    lines = [f"SQLite and PostgreSQL side by side ({m['date']}, {m['machine']}; median of "
+             f"{m['runs']} runs; PostgreSQL 15 on the same machine, fsync on).", "",
+             "| members | resources | import res/s SQLite | import res/s PostgreSQL | "
+             "DB GiB per 1M res SQLite | PostgreSQL |", "|---|---|---|---|---|---|"]
+    both = sorted(set(lite) & set(pg))
+    for n in both:
+        a, b = lite[n]["import"], pg[n]["import"]
+        lines.append(f"| {n:,} | {a['resources']:,} | {fmt(a['rate'])} | {fmt(b['rate'])} | "
+                     f"{fmt(a['bytes_per_million'] / 2**30, 1)} | "
+                     f"{fmt(b['bytes_per_million'] / 2**30, 1)} |")
+    lines += ["", "| scenario | members | SQLite req/s | p50 ms | p99 ms | CPU µs/req | "
+              "PostgreSQL req/s | p50 ms | p99 ms | CPU µs/req |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in ORDER:
+        if name == "nginx-static":
+            continue
+        for n in both:
+            x = lite[n]["scenarios"].get(name)
+            y = pg[n]["scenarios"].get(name)
+            if not x or not y:
+                continue
+            lines.append(f"| {name} | {n:,} | {fmt(x['rps'])} | {fmt(x['p50'], 2)} | "
+                         f"{fmt(x['p99'], 2)} | {fmt(x['cpu_us'], 1)} | {fmt(y['rps'])} | "
+                         f"{fmt(y['p50'], 2)} | {fmt(y['p99'], 2)} | {fmt(y['cpu_us'], 1)} |")
+    lines += ["", "CPU µs/req is the Portico server process only; PostgreSQL's own CPU is "
+              "not in it."]
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "compare.md"), "w") as f:
         f.write(text)
     return text
 
@@ -789,14 +876,26 @@ def main():
     ap.add_argument("--py-threads", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=20000, help="resources per import file")
     ap.add_argument("--keep-db", action="store_true")
+    ap.add_argument("--data", help="where generated data is cached (default OUT/data)")
+    ap.add_argument("--compare", nargs=2, metavar=("SQLITE_JSON", "POSTGRESQL_JSON"),
+                    help="only print OUT/compare.md: the two stores side by side")
+    ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--pg-url", default=os.environ.get("PORTICO_BENCH_PG", ""),
+                    help="postgresql://user@host:port/db of a server on which the bench may "
+                         "create and drop databases (--backend postgresql)")
     ap.add_argument("--report-only", action="store_true",
                     help="only remake results.md and the plot from OUT/results.json")
     ap.add_argument("--stop-timeout", type=float, default=3,
                     help="seconds a server may take to stop before it is killed")
     a = ap.parse_args()
+    if a.backend == "postgresql" and not a.pg_url:
+        ap.error("--backend postgresql needs --pg-url (or run bench/run.sh --backends postgresql)")
     a.out = os.path.abspath(a.out)
     a.bin = os.path.abspath(a.bin)
     os.makedirs(a.out, exist_ok=True)
+    if a.compare:
+        print(compare(a.compare[0], a.compare[1], a.out))
+        return
     if a.report_only:
         with open(os.path.join(a.out, "results.json")) as f:
             results = json.load(f)
@@ -815,7 +914,7 @@ def main():
         "machine": f"{os.cpu_count()} cores {cpu}, {mem:.0f} GiB, {platform.release()}",
         "runs": a.runs, "duration": a.duration, "conns": a.conns, "wrk_threads": a.wrk_threads,
         "threads": a.threads, "rate": a.rate, "lat_conns": a.lat_conns,
-        "token_rate": a.token_rate, "loadavg_start": open("/proc/loadavg").read().split()[0]},
+        "token_rate": a.token_rate, "backend": a.backend, "loadavg_start": open("/proc/loadavg").read().split()[0]},
         "sizes": []}
     nginx_holder = [None]
     try:

@@ -4,6 +4,8 @@
 # PORTICO_TEST_PG (a libpq URL for it) and run the command; the server is stopped and its
 # directory removed when the command ends, whatever its outcome. Exit code: the command's.
 # Usage: scripts/with-postgres.sh COMMAND [ARGS...]
+# Tests run it with fsync off (nothing to keep); PORTICO_PG_FSYNC=on (the benchmark) makes commits
+# durable, and PORTICO_PG_SERVER_OPTS adds server settings (e.g. "-c shared_buffers=1GB").
 # As root, the cluster runs as the `postgres` OS user (initdb refuses to run as root).
 set -euo pipefail
 
@@ -49,7 +51,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 "${as_pg[@]}" "$PG_BIN/initdb" -D "$data" -U portico --auth=trust --locale=C.UTF-8 \
   --encoding=UTF8 >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
 "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$data" -l "$tmp/server.log" -w -t 60 \
-  -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+  -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=${PORTICO_PG_FSYNC:-off} -c max_connections=200 ${PORTICO_PG_SERVER_OPTS:-}" \
   start >/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
 "${as_pg[@]}" "$PG_BIN/createdb" -h "$tmp" -p "$port" -U portico portico_test
 

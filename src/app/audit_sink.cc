@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "src/base/log.h"
+
 namespace portico::app {
 
 namespace {
@@ -54,7 +56,9 @@ void AuditSink::Run() {
     if (!batch.empty()) {
       Status s = store_.AuditBatch(batch);
       if (!s.ok()) {
-        std::fprintf(stderr, "{\"event\":\"audit.write_failed\",\"count\":%zu}\n", batch.size());
+        base::LogLine(base::LogLevel::kError, "audit.write_failed")
+            .Int("count", static_cast<int64_t>(batch.size()))
+            .Str("detail", s.message());
       }
       batch.clear();
     }

@@ -1,5 +1,4 @@
 // Composition root of `portico serve`: the only place that picks implementations.
-#include <chrono>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -13,6 +12,7 @@
 #include "src/auth/scopes.h"
 #include "src/authz/authorizer.h"
 #include "src/authz/token_verifier.h"
+#include "src/base/log.h"
 #include "src/base/strings.h"
 #include "src/fhir/model/outcome.h"
 #include "src/fhir/model/validator.h"
@@ -51,8 +51,10 @@ std::string AuthParamText(std::string_view text) {
 
 http::Response Unauthorized(const std::string& reason) {
   http::Response r = fhir::FhirApi::Error(401, "login", reason);
-  r.SetHeader("WWW-Authenticate", "Bearer realm=\"portico\", error=\"invalid_token\", "
-                                  "error_description=\"" + AuthParamText(reason) + "\"");
+  r.SetHeader("WWW-Authenticate",
+              "Bearer realm=\"portico\", error=\"invalid_token\", "
+              "error_description=\"" +
+                  AuthParamText(reason) + "\"");
   return r;
 }
 
@@ -109,8 +111,7 @@ FhirTarget Classify(std::string_view path) {
 // The token holder's own fhirUser resource (e.g. a delegate's RelatedPerson, which is not in the
 // chosen member's compartment) is readable when the token carries the `fhirUser` scope
 // ("permission to retrieve information about the current logged-in user").
-bool IsOwnFhirUserRead(const http::Request& req, const authz::Principal& p,
-                       const FhirTarget& t) {
+bool IsOwnFhirUserRead(const http::Request& req, const authz::Principal& p, const FhirTarget& t) {
   return !t.search && !t.system_history && req.method == "GET" && !p.fhir_user.empty() &&
          p.scopes.Has("fhirUser") && p.fhir_user == t.type + "/" + t.id;
 }
@@ -142,7 +143,7 @@ int RunServe(const Config& config) {
     std::fprintf(stderr, "portico: signing keys: %s\n", s.message().c_str());
     return 1;
   } else {
-    std::fprintf(stderr, "portico: waiting for the database: %s\n", s.message().c_str());
+    base::LogLine(base::LogLevel::kWarn, "db.unavailable").Str("detail", s.message());
   }
 
   http::ServerOptions so;
@@ -199,8 +200,9 @@ int RunServe(const Config& config) {
         may_write = may_write || (rs.context == auth::Context::kSystem && (rs.c || rs.u || rs.d));
       }
       if (!may_write) {
-        return Forbidden("insufficient_scope: writing needs system/ create, update or delete "
-                         "scopes");
+        return Forbidden(
+            "insufficient_scope: writing needs system/ create, update or delete "
+            "scopes");
       }
       auto allowed = [&](const std::string& type, char op) {
         auth::Interaction i = op == 'c'   ? auth::Interaction::kCreate
@@ -210,9 +212,9 @@ int RunServe(const Config& config) {
             .unconstrained;
       };
       http::Response r = writer->Handle(req, path, allowed);
-      audit.Record({clock.NowMillis(), "fhir.write", principal->client_id, principal->subject,
-                    "", req.method + " " + std::string(path.substr(0, path.find('/', 1))) +
-                            " status=" + std::to_string(r.status)});
+      audit.Record({clock.NowMillis(), "fhir.write", principal->client_id, principal->subject, "",
+                    req.method + " " + std::string(path.substr(0, path.find('/', 1))) +
+                        " status=" + std::to_string(r.status)});
       return r;
     }
     FhirTarget target = Classify(path);
@@ -224,8 +226,9 @@ int RunServe(const Config& config) {
               .unconstrained) {
         return api->Handle(req, path, fhir::AccessScope{});
       }
-      return Forbidden("insufficient_scope: system history needs a system/*.s scope and is not "
-                       "available with a patient-scoped token");
+      return Forbidden(
+          "insufficient_scope: system history needs a system/*.s scope and is not "
+          "available with a patient-scoped token");
     }
     if (!target.known || !registry.IsResourceType(target.type)) {
       // Unknown paths and types: the API's own 404/405 answers reveal nothing about data.
@@ -290,10 +293,11 @@ int RunServe(const Config& config) {
                      : PlainJson(503, "{\"status\":\"database unavailable\"}");
     } else if (p == "/metrics") {
       r.body = metrics.RenderPrometheus();
-      r.body += "# HELP portico_audit_dropped_total Audit events dropped because the database "
-                "could not keep up.\n# TYPE portico_audit_dropped_total counter\n"
-                "portico_audit_dropped_total " +
-                std::to_string(audit.dropped()) + "\n";
+      r.body +=
+          "# HELP portico_audit_dropped_total Audit events dropped because the database "
+          "could not keep up.\n# TYPE portico_audit_dropped_total counter\n"
+          "portico_audit_dropped_total " +
+          std::to_string(audit.dropped()) + "\n";
       r.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     } else if (p == "/developers" || p == "/developers/") {
       r.body = DeveloperGuidePage(base_url);
@@ -318,13 +322,13 @@ int RunServe(const Config& config) {
   // The client's address: the peer, or the last X-Forwarded-For hop when the peer is a
   // configured proxy (never trusted from anyone else).
   auto client_ip = [&](const http::Request& req) -> std::string {
-    if (std::find(config.trusted_proxies.begin(), config.trusted_proxies.end(),
-                  req.remote_addr) != config.trusted_proxies.end()) {
+    if (std::find(config.trusted_proxies.begin(), config.trusted_proxies.end(), req.remote_addr) !=
+        config.trusted_proxies.end()) {
       std::string_view xff = req.Header("x-forwarded-for");
       if (!xff.empty()) {
         size_t comma = xff.rfind(',');
-        return std::string(base::Trim(comma == std::string_view::npos ? xff
-                                                                       : xff.substr(comma + 1)));
+        return std::string(
+            base::Trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1)));
       }
     }
     return req.remote_addr;
@@ -365,8 +369,7 @@ int RunServe(const Config& config) {
     int wait = limited(req);
     http::Response r = wait > 0 ? throttled(wait) : route(req);
     in_flight.fetch_sub(1);
-    double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     metrics.Record(http::RequestMetrics::Classify(req.method, req.path), r.status, secs);
     return r;
   };
@@ -433,6 +436,13 @@ int RunServe(const Config& config) {
   std::fprintf(stdout, "Portico listening on %s:%u\nFHIR base URL: %s\n", host.c_str(),
                server.port(), fhir_base.c_str());
   std::fflush(stdout);
+  base::LogLine(base::LogLevel::kInfo, "server.started")
+      .Str("listen", host + ":" + std::to_string(server.port()))
+      .Str("fhir_base", fhir_base)
+      .Str("store", base::StartsWith(config.db, "postgres") ? "postgresql" : "sqlite")
+      .Int("threads", config.threads)
+      .Bool("tls", !config.tls_cert.empty())
+      .Bool("ready", ready.load());
   std::thread key_loader;
   if (!ready.load()) {
     key_loader = std::thread([&] {
@@ -441,13 +451,15 @@ int RunServe(const Config& config) {
         Status s = keys.Init();
         if (s.ok()) {
           ready = true;
-          std::fprintf(stderr, "portico: database available; ready\n");
+          base::LogLine(base::LogLevel::kInfo, "db.available").Int("attempts", attempt);
         } else if (s.code() != StatusCode::kUnavailable) {
-          std::fprintf(stderr, "portico: signing keys: %s\n", s.message().c_str());
+          base::LogLine(base::LogLevel::kError, "keys.failed").Str("detail", s.message());
           server.Stop();
           return;
         } else if (attempt % 10 == 0) {
-          std::fprintf(stderr, "portico: waiting for the database: %s\n", s.message().c_str());
+          base::LogLine(base::LogLevel::kWarn, "db.unavailable")
+              .Str("detail", s.message())
+              .Int("attempts", attempt);
         }
       }
     });
@@ -457,6 +469,7 @@ int RunServe(const Config& config) {
   if (key_loader.joinable()) {
     key_loader.join();
   }
+  base::LogLine(base::LogLevel::kInfo, "server.stopped");
   std::fprintf(stdout, "Portico stopped\n");
   return 0;
 }

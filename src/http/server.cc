@@ -1,22 +1,24 @@
 #include "src/http/server.h"
 
-#include <zlib.h>
-
 #include <atomic>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/ssl.hpp>
-#include <type_traits>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <random>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <zlib.h>
+
+#include "src/base/log.h"
 #include "src/base/strings.h"
+#include "src/http/metrics.h"
 
 namespace portico::http {
 
@@ -65,7 +67,8 @@ bool AcceptsGzip(std::string_view accept_encoding) {
     part = base::Trim(part);
     std::string_view coding = part.substr(0, part.find(';'));
     if (base::EqualsIgnoreCase(base::Trim(coding), "gzip")) {
-      return part.find("q=0") == std::string_view::npos || part.find("q=0.") != std::string_view::npos;
+      return part.find("q=0") == std::string_view::npos ||
+             part.find("q=0.") != std::string_view::npos;
     }
   }
   return false;
@@ -133,8 +136,7 @@ struct Server::Impl {
         std::chrono::seconds(options.body_timeout_seconds));
     if (head_only) {
       bhttp::response_serializer<bhttp::string_body> sr(out);
-      co_await bhttp::async_write_header(stream, sr,
-                                         asio::as_tuple(asio::use_awaitable));
+      co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
     } else {
       co_await bhttp::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
     }
@@ -291,11 +293,15 @@ struct Server::Impl {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
-        std::fprintf(stderr,
-                     "{\"event\":\"request\",\"id\":\"%s\",\"method\":\"%s\",\"status\":%d,"
-                     "\"us\":%lld}\n",
-                     req.request_id.c_str(), req.method.c_str(), status,
-                     static_cast<long long>(us));
+        // No path, query, body, token or client address: the route class and the request id
+        // (also in the X-Request-Id response header) are what an operator correlates on.
+        base::LogLine(base::LogLevel::kInfo, "http.request")
+            .Str("request_id", req.request_id)
+            .Str("method", req.method)
+            .Str("route", RequestMetrics::RouteName(RequestMetrics::Classify(req.method, req.path)))
+            .Int("status", status)
+            .Int("duration_us", static_cast<int64_t>(us))
+            .Bool("tls", secure);
       }
       if (!keep_alive) {
         break;
