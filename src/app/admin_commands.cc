@@ -1,11 +1,13 @@
-// Operator commands: `portico client ...`, `portico user ...`, `portico keys rotate`.
+// Operator commands: `portico client ...`, `portico operator ...`, `portico user ...`,
+// `portico keys rotate`.
+#include "src/app/admin_commands.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
-#include "src/app/admin_commands.h"
 #include "src/app/stores.h"
 #include "src/auth/crypto.h"
 #include "src/auth/jwk.h"
@@ -14,6 +16,7 @@
 #include "src/fhir/model/resource.h"
 #include "src/json/json.h"
 #include "src/oauth/access_token.h"
+#include "src/oauth/client_metadata.h"
 #include "src/oauth/key_manager.h"
 
 namespace portico::app {
@@ -78,7 +81,53 @@ int RunClientAdd(const std::string& db, const ClientAddOptions& o) {
   c.client_id = o.client_id;
   c.name = o.name.empty() ? o.client_id : o.name;
   c.redirect_uris = o.redirect_uris;
-  c.active = true;
+  c.status = o.pending ? store::ClientStatus::kPending : store::ClientStatus::kActive;
+  c.registered_by = "cli";
+  struct UriFlag {
+    const char* flag;
+    const std::string& value;
+    std::string& target;
+  };
+  for (const UriFlag& f : {UriFlag{"--client-uri", o.client_uri, c.client_uri},
+                           UriFlag{"--policy-uri", o.policy_uri, c.policy_uri},
+                           UriFlag{"--tos-uri", o.tos_uri, c.tos_uri},
+                           UriFlag{"--logo-uri", o.logo_uri, c.logo_uri}}) {
+    std::string why;
+    if (!f.value.empty() && !oauth::IsValidWebUri(f.value, &why)) {
+      return Fail(std::string("invalid ") + f.flag + " '" + f.value + "': " + why);
+    }
+    f.target = f.value;
+  }
+  for (const std::string& e : o.contacts) {
+    if (!oauth::IsPlausibleEmail(e)) {
+      return Fail("invalid --contact '" + e + "' (an e-mail address)");
+    }
+  }
+  c.contacts = o.contacts;
+  json::Value given = json::Value::MakeObject();
+  for (const std::string& a : o.attest) {
+    size_t eq = a.find('=');
+    std::string key = a.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : a.substr(eq + 1);
+    const auto& qs = oauth::AttestationQuestions();
+    bool known = std::any_of(qs.begin(), qs.end(),
+                             [&](const oauth::AttestationQuestion& q) { return q.key == key; });
+    if (!known || (value != "yes" && value != "no")) {
+      std::string keys;
+      for (const oauth::AttestationQuestion& q : qs) {
+        keys += (keys.empty() ? "" : ", ") + std::string(q.key);
+      }
+      return Fail("--attest takes QUESTION=yes|no with QUESTION one of: " + keys);
+    }
+    given.Set(key, json::Value::Bool(value == "yes"));
+  }
+  json::Value answers = json::Value::MakeObject();  // in the questions' order
+  for (const oauth::AttestationQuestion& q : oauth::AttestationQuestions()) {
+    if (const json::Value* v = given.Find(q.key)) {
+      answers.Set(q.key, *v);
+    }
+  }
+  c.attestation = json::Serialize(answers);
   if (!o.scope.empty()) {
     auth::ScopeSet s = auth::ParseScopeString(o.scope);
     if (!s.invalid.empty()) {
@@ -135,10 +184,12 @@ int RunClientAdd(const std::string& db, const ClientAddOptions& o) {
     return Fail(stores.status().message());
   }
   c.created_at = base::SystemClock::Get().NowMillis();
+  c.updated_at = c.created_at;
   if (Status s = (*stores)->auth->PutClient(c); !s.ok()) {
     return Fail(s.message());
   }
-  std::printf("client %s registered (%s)\n", c.client_id.c_str(), TypeName(c.type));
+  std::printf("client %s registered (%s, %s)\n", c.client_id.c_str(), TypeName(c.type),
+              store::ClientStatusName(c.status));
   if (!generated.empty()) {
     std::printf("client_secret: %s\n(shown once; store it now)\n", generated.c_str());
   }
@@ -160,7 +211,7 @@ int RunClientList(const std::string& db) {
       uris += (uris.empty() ? "" : " ") + u;
     }
     std::printf("%s\t%s\t%s\t%s\t%s\n", c.client_id.c_str(), TypeName(c.type), c.name.c_str(),
-                uris.c_str(), c.active ? "active" : "suspended");
+                uris.c_str(), store::ClientStatusName(c.status));
   }
   return 0;
 }
@@ -178,6 +229,101 @@ int RunClientRemove(const std::string& db, const std::string& client_id) {
     return Fail("no client " + client_id);
   }
   std::printf("client %s removed\n", client_id.c_str());
+  return 0;
+}
+
+int RunClientSetStatus(const std::string& db, const std::string& client_id, bool active) {
+  auto stores = OpenStores(db, base::SystemClock::Get());
+  if (!stores.ok()) {
+    return Fail(stores.status().message());
+  }
+  store::AuthStore& auth = *(*stores)->auth;
+  base::Millis now = base::SystemClock::Get().NowMillis();
+  auto set = auth.SetClientStatus(
+      client_id, active ? store::ClientStatus::kActive : store::ClientStatus::kSuspended, now);
+  if (!set.ok()) {
+    return Fail(set.status().message());
+  }
+  if (!*set) {
+    return Fail("no client " + client_id);
+  }
+  (void)auth.Audit({now, active ? "operator.client.activated" : "operator.client.suspended",
+                    client_id, "", "", "via=cli"});
+  if (active) {
+    std::printf("client %s activated; grants that were not revoked work again\n",
+                client_id.c_str());
+  } else {
+    std::printf("client %s suspended; its tokens stop working at once\n", client_id.c_str());
+  }
+  return 0;
+}
+
+int RunOperatorAdd(const std::string& db, const std::string& username, bool password_stdin) {
+  if (username.empty() || username.size() > 128 ||
+      username.find_first_of(" \t:\"'<>") != std::string::npos) {
+    return Fail("--username is required (at most 128 characters; no spaces, quotes or ':')");
+  }
+  if (!password_stdin) {
+    return Fail("--password-stdin is required (the password is read from standard input)");
+  }
+  std::string password = ReadStdinLine();
+  if (password.size() < 12) {
+    return Fail("an operator password must have at least 12 characters");
+  }
+  auto hash = auth::HashPassword(password);
+  if (!hash.ok()) {
+    return Fail(hash.status().message());
+  }
+  auto stores = OpenStores(db, base::SystemClock::Get());
+  if (!stores.ok()) {
+    return Fail(stores.status().message());
+  }
+  store::AuthStore& auth = *(*stores)->auth;
+  auto existing = auth.GetOperator(username);
+  if (!existing.ok()) {
+    return Fail(existing.status().message());
+  }
+  store::Operator op;
+  op.username = username;
+  op.password_hash = *hash;
+  op.created_at =
+      existing->has_value() ? (*existing)->created_at : base::SystemClock::Get().NowMillis();
+  if (Status s = auth.PutOperator(op); !s.ok()) {
+    return Fail(s.message());
+  }
+  std::printf("operator %s saved\n", username.c_str());
+  return 0;
+}
+
+int RunOperatorList(const std::string& db) {
+  auto stores = OpenStores(db, base::SystemClock::Get());
+  if (!stores.ok()) {
+    return Fail(stores.status().message());
+  }
+  auto ops = (*stores)->auth->ListOperators();
+  if (!ops.ok()) {
+    return Fail(ops.status().message());
+  }
+  for (const store::Operator& o : *ops) {
+    std::printf("%s%s\n", o.username.c_str(),
+                o.locked_until > base::SystemClock::Get().NowMillis() ? "\tlocked" : "");
+  }
+  return 0;
+}
+
+int RunOperatorRemove(const std::string& db, const std::string& username) {
+  auto stores = OpenStores(db, base::SystemClock::Get());
+  if (!stores.ok()) {
+    return Fail(stores.status().message());
+  }
+  auto removed = (*stores)->auth->RemoveOperator(username);
+  if (!removed.ok()) {
+    return Fail(removed.status().message());
+  }
+  if (!*removed) {
+    return Fail("no operator " + username);
+  }
+  std::printf("operator %s removed\n", username.c_str());
   return 0;
 }
 

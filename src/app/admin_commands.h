@@ -1,4 +1,4 @@
-// Operator commands for clients, users and signing keys.
+// Operator commands for clients, operators, users and signing keys.
 #pragma once
 
 #include <string>
@@ -15,6 +15,14 @@ struct ClientAddOptions {
   std::string jwks_url;
   std::string jwks_file;
   std::string scope;
+  // Registration fields (RFC 7591 names): validated like the operator API's.
+  std::string client_uri;
+  std::string policy_uri;
+  std::string tos_uri;
+  std::string logo_uri;
+  std::vector<std::string> contacts;
+  std::vector<std::string> attest;  // "question=yes|no", see oauth::AttestationQuestions()
+  bool pending = false;             // register as pending (not usable until activated)
 };
 
 struct UserAddOptions {
@@ -28,6 +36,11 @@ struct UserAddOptions {
 int RunClientAdd(const std::string& db, const ClientAddOptions& options);
 int RunClientList(const std::string& db);
 int RunClientRemove(const std::string& db, const std::string& client_id);
+// Sets a client's status to suspended (`active` false) or active.
+int RunClientSetStatus(const std::string& db, const std::string& client_id, bool active);
+int RunOperatorAdd(const std::string& db, const std::string& username, bool password_stdin);
+int RunOperatorList(const std::string& db);
+int RunOperatorRemove(const std::string& db, const std::string& username);
 int RunUserAdd(const std::string& db, const UserAddOptions& options, bool set_password_only);
 int RunUserList(const std::string& db);
 int RunUserRemove(const std::string& db, const std::string& username);

@@ -60,12 +60,14 @@ void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
   if (auto v = t["refresh_days"].value_exact<int64_t>()) {
     c.refresh_days = static_cast<int>(*v);
   }
+  Get(t["dynamic_registration"], c.dynamic_registration);
   for (const char* key : {"rate_limit_fhir_per_ip", "rate_limit_token_per_ip",
-                          "rate_limit_token_per_client"}) {
-    double* field = std::string_view(key) == "rate_limit_fhir_per_ip" ? &c.rate_limit_fhir_per_ip
-                    : std::string_view(key) == "rate_limit_token_per_ip"
-                        ? &c.rate_limit_token_per_ip
-                        : &c.rate_limit_token_per_client;
+                          "rate_limit_token_per_client", "rate_limit_register_per_ip"}) {
+    std::string_view k(key);
+    double* field = k == "rate_limit_fhir_per_ip"       ? &c.rate_limit_fhir_per_ip
+                    : k == "rate_limit_token_per_ip"    ? &c.rate_limit_token_per_ip
+                    : k == "rate_limit_register_per_ip" ? &c.rate_limit_register_per_ip
+                                                        : &c.rate_limit_token_per_client;
     if (auto v = t[key].value<double>()) {
       *field = *v;
     }

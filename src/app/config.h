@@ -37,6 +37,11 @@ struct Config {
   double rate_limit_fhir_per_ip = 0;
   double rate_limit_token_per_ip = 0;
   double rate_limit_token_per_client = 0;
+  // Registrations per second per client IP at /oauth/register (burst 5; 0 = off).
+  double rate_limit_register_per_ip = 0.1;
+  // RFC 7591 dynamic registration at /oauth/register: "off" (default), "review" (new apps wait
+  // for an operator) or "open".
+  std::string dynamic_registration = "off";
   // Proxies whose X-Forwarded-For names the real client (exact addresses).
   std::vector<std::string> trusted_proxies;
   bool verbose = false;
@@ -45,7 +50,8 @@ struct Config {
 // Reads the keys of a TOML file into `config` (only keys present in the file are set).
 // Keys: db, listen, base_url, threads, access_log, default_count, max_count, max_body_bytes,
 // paging_secret, read_url, pool_size, connect_timeout_seconds, acquire_timeout_ms,
-// statement_timeout_ms; also accepted inside [server], [database] (db as url) and [fhir] tables.
+// statement_timeout_ms, dynamic_registration, rate_limit_*; also accepted inside [server],
+// [database] (db as url) and [fhir] tables.
 Status LoadConfigFile(const std::string& path, Config& config);
 // As LoadConfigFile, for TOML text already in memory; `source` names it in error messages.
 Status LoadConfigString(std::string_view text, const std::string& source, Config& config);

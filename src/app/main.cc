@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", flags.tls_cert,
                     "PEM certificate chain: serve HTTPS (TLS 1.2 and 1.3 only) with --tls-key");
   serve->add_option("--tls-key", flags.tls_key, "PEM private key for --tls-cert");
+  serve
+      ->add_option("--dynamic-registration", flags.dynamic_registration,
+                   "RFC 7591 dynamic registration at /oauth/register: off (default), review "
+                   "(new apps wait for an operator) or open")
+      ->check(CLI::IsMember({"off", "review", "open"}));
 
   // import
   std::vector<std::string> paths;
@@ -116,13 +121,76 @@ int main(int argc, char** argv) {
                          "A file with the client's public JWKS (private_key_jwt)");
   client_add->add_option("--scope", client_opts.scope,
                          "Space-separated scopes the client may ask for (default: any)");
-  CLI::App* client_list = client->add_subcommand("list", "List registered apps.");
+  client_add->add_option("--client-uri", client_opts.client_uri, "The app's home page (https)");
+  client_add->add_option("--policy-uri", client_opts.policy_uri,
+                         "The app's privacy policy (https)");
+  client_add->add_option("--tos-uri", client_opts.tos_uri, "The app's terms of service (https)");
+  client_add->add_option("--logo-uri", client_opts.logo_uri, "The app's logo (https)");
+  client_add->add_option("--contact", client_opts.contacts,
+                         "E-mail address of someone responsible for the app (repeat for several)");
+  client_add->add_option("--attest", client_opts.attest,
+                         "An attestation answer QUESTION=yes|no (repeat); questions: "
+                         "privacy_policy_published, sells_data, secondary_use, "
+                         "member_can_delete, carin_code_of_conduct");
+  client_add->add_flag("--pending", client_opts.pending,
+                       "Register as pending review (unusable until `client activate`)");
+  CLI::App* client_list = client->add_subcommand(
+      "list", "List registered apps (client_id, type, name, redirect URIs, status).");
   client_list->add_option("--db", admin_db, kDbHelp)->required();
   std::string remove_id;
   CLI::App* client_remove = client->add_subcommand(
       "remove", "Remove an app; every grant it holds is revoked at once.");
   client_remove->add_option("--db", admin_db, kDbHelp)->required();
   client_remove->add_option("--client-id", remove_id, "The client_id")->required();
+  std::string status_id;
+  CLI::App* client_suspend = client->add_subcommand(
+      "suspend",
+      "Suspend an app: it cannot sign members in or get tokens, and every token it "
+      "holds stops working at once (grants are kept for `activate`).");
+  CLI::App* client_activate = client->add_subcommand(
+      "activate", "Activate a suspended or pending app; grants that were not revoked work again.");
+  for (CLI::App* sub : {client_suspend, client_activate}) {
+    sub->add_option("--db", admin_db, kDbHelp)->required();
+    auto* positional = sub->add_option("client_id", status_id, "The client_id");
+    auto* named = sub->add_option("--client-id", status_id, "The client_id");
+    positional->excludes(named);
+    sub->callback([sub] {
+      if (sub->count("client_id") + sub->count("--client-id") == 0) {
+        throw CLI::RequiredError("client_id");
+      }
+    });
+  }
+
+  // operator add|list|remove
+  std::string operator_name;
+  bool operator_password_stdin = false;
+  CLI::App* oper = app.add_subcommand(
+      "operator", "Manage operator accounts for the admin API and pages (/admin).");
+  oper->require_subcommand(1);
+  CLI::App* operator_add = oper->add_subcommand(
+      "add",
+      "Create an operator account or set its password (read from standard input; at "
+      "least 12 characters). Setting the password also unlocks the account.");
+  operator_add->add_option("--db", admin_db, kDbHelp)->required();
+  operator_add->add_option("--username", operator_name, "Operator login name")->required();
+  operator_add
+      ->add_flag("--password-stdin", operator_password_stdin,
+                 "Read the password from standard input")
+      ->required();
+  CLI::App* operator_list = oper->add_subcommand("list", "List operator accounts.");
+  operator_list->add_option("--db", admin_db, kDbHelp)->required();
+  CLI::App* operator_remove = oper->add_subcommand("remove", "Remove an operator account.");
+  operator_remove->add_option("--db", admin_db, kDbHelp)->required();
+  {
+    auto* positional = operator_remove->add_option("username", operator_name, "Login name");
+    auto* named = operator_remove->add_option("--username", operator_name, "Login name");
+    positional->excludes(named);
+    operator_remove->callback([operator_remove] {
+      if (operator_remove->count("username") + operator_remove->count("--username") == 0) {
+        throw CLI::RequiredError("username");
+      }
+    });
+  }
 
   // user add|list|remove|set-password
   portico::app::UserAddOptions user_opts;
@@ -202,6 +270,18 @@ int main(int argc, char** argv) {
   if (client_remove->parsed()) {
     return portico::app::RunClientRemove(admin_db, remove_id);
   }
+  if (client_suspend->parsed() || client_activate->parsed()) {
+    return portico::app::RunClientSetStatus(admin_db, status_id, client_activate->parsed());
+  }
+  if (operator_add->parsed()) {
+    return portico::app::RunOperatorAdd(admin_db, operator_name, operator_password_stdin);
+  }
+  if (operator_list->parsed()) {
+    return portico::app::RunOperatorList(admin_db);
+  }
+  if (operator_remove->parsed()) {
+    return portico::app::RunOperatorRemove(admin_db, operator_name);
+  }
   if (user_add->parsed()) {
     return portico::app::RunUserAdd(admin_db, user_opts, false);
   }
@@ -257,6 +337,9 @@ int main(int argc, char** argv) {
   }
   if (given("--db-pool-size")) {
     config.db_pool_size = flags.db_pool_size;
+  }
+  if (given("--dynamic-registration")) {
+    config.dynamic_registration = flags.dynamic_registration;
   }
   if (given("--verbose")) {
     config.verbose = flags.verbose;

@@ -23,6 +23,7 @@
 #include "src/http/metrics.h"
 #include "src/http/rate_limiter.h"
 #include "src/http/server.h"
+#include "src/oauth/admin_server.h"
 #include "src/oauth/authorization_server.h"
 #include "src/oauth/key_manager.h"
 
@@ -125,6 +126,11 @@ int RunServe(const Config& config) {
     std::fprintf(stderr, "portico: %s\n", s.message().c_str());
     return 2;
   }
+  oauth::DynamicRegistration dynamic_registration = oauth::DynamicRegistration::kOff;
+  if (!oauth::ParseDynamicRegistration(config.dynamic_registration, dynamic_registration)) {
+    std::fprintf(stderr, "portico: dynamic_registration must be off, review or open\n");
+    return 2;
+  }
   const base::Clock& clock = base::SystemClock::Get();
   auto stores = OpenStores(config.db, clock, StoreOptionsFrom(config));
   if (!stores.ok()) {
@@ -161,6 +167,7 @@ int RunServe(const Config& config) {
   std::unique_ptr<fhir::FhirApi> api;
   std::unique_ptr<fhir::Writer> writer;
   std::unique_ptr<oauth::AuthorizationServer> as;
+  std::unique_ptr<oauth::AdminServer> admin;
   std::unique_ptr<authz::TokenVerifier> verifier;
   std::string base_url = config.base_url;
   std::string fhir_base;
@@ -282,6 +289,8 @@ int RunServe(const Config& config) {
     }
     if (as->Handles(p)) {
       r = as->Handle(req);
+    } else if (oauth::AdminServer::Handles(p)) {
+      return admin->Handle(req);  // operators only: no CORS
     } else if (p == "/fhir" || base::StartsWith(p, "/fhir/")) {
       r = handle_fhir(req, std::string_view(p).substr(5));
     } else if (p == "/healthz") {
@@ -319,6 +328,8 @@ int RunServe(const Config& config) {
                                      config.rate_limit_token_per_ip * 2);
   http::RateLimiter token_client_limiter(config.rate_limit_token_per_client,
                                          config.rate_limit_token_per_client * 2);
+  http::RateLimiter register_limiter(config.rate_limit_register_per_ip,
+                                     std::max(5.0, config.rate_limit_register_per_ip * 2));
   // The client's address: the peer, or the last X-Forwarded-For hop when the peer is a
   // configured proxy (never trusted from anyone else).
   auto client_ip = [&](const http::Request& req) -> std::string {
@@ -357,6 +368,10 @@ int RunServe(const Config& config) {
         return token_client_limiter.Take(client, now);
       }
       return 0;
+    }
+    if (p == "/oauth/register" && register_limiter.enabled() &&
+        dynamic_registration != oauth::DynamicRegistration::kOff) {
+      return register_limiter.Take(client_ip(req), now);
     }
     if (fhir_limiter.enabled() && base::StartsWith(p, "/fhir")) {
       return fhir_limiter.Take(client_ip(req), now);
@@ -405,11 +420,16 @@ int RunServe(const Config& config) {
   oo.access_token_seconds = config.access_token_seconds;
   oo.code_seconds = config.code_seconds;
   oo.refresh_days = config.refresh_days;
+  oo.dynamic_registration = dynamic_registration;
   store::ResourceStore& resources = *st.resources;
   auto labeler = [&resources](const std::string& patient_id) -> std::string {
     return PatientLabel(resources, patient_id);
   };
   as = std::make_unique<oauth::AuthorizationServer>(*st.auth, keys, oo, labeler, clock);
+  oauth::AdminOptions ao;
+  ao.issuer = base_url;
+  ao.secure_cookies = oo.secure_cookies;
+  admin = std::make_unique<oauth::AdminServer>(*st.auth, ao, clock);
   verifier = std::make_unique<authz::TokenVerifier>(keys, *st.auth, base_url, fhir_base, clock);
 
   fhir::FhirApiOptions fo;

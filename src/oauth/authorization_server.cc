@@ -13,6 +13,7 @@
 #include "src/base/digest.h"
 #include "src/base/strings.h"
 #include "src/oauth/access_token.h"
+#include "src/oauth/client_metadata.h"
 #include "src/oauth/pages.h"
 
 namespace portico::oauth {
@@ -75,20 +76,7 @@ std::string CookieValue(const http::Request& req, std::string_view name) {
   return {};
 }
 
-http::Response Html(int status, std::string body) {
-  http::Response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.SetHeader("Content-Type", "text/html; charset=utf-8");
-  r.SetHeader("Cache-Control", "no-store");
-  r.SetHeader("X-Frame-Options", "DENY");
-  r.SetHeader("X-Content-Type-Options", "nosniff");
-  r.SetHeader("Referrer-Policy", "no-referrer");
-  r.SetHeader("Content-Security-Policy",
-              "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
-              "base-uri 'none'");
-  return r;
-}
+http::Response Html(int status, std::string body) { return HtmlResponse(status, std::move(body)); }
 
 http::Response Json(int status, const json::Value& v) {
   http::Response r;
@@ -193,6 +181,19 @@ auth::ScopeSet FilterScopes(const std::string& requested, const std::string& cli
 
 }  // namespace
 
+bool ParseDynamicRegistration(std::string_view text, DynamicRegistration& out) {
+  if (text == "off") {
+    out = DynamicRegistration::kOff;
+  } else if (text == "review") {
+    out = DynamicRegistration::kReview;
+  } else if (text == "open") {
+    out = DynamicRegistration::kOpen;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 AuthorizationServer::AuthorizationServer(store::AuthStore& store, KeyManager& keys,
                                          OAuthOptions options, PatientLabeler labeler,
                                          const base::Clock& clock)
@@ -262,6 +263,9 @@ http::Response AuthorizationServer::Handle(const http::Request& req) {
   if (p == "/oauth/userinfo") {
     return UserInfo(req);
   }
+  if (p == "/oauth/register" && options_.dynamic_registration != DynamicRegistration::kOff) {
+    return Register(req);
+  }
   return OAuthError(404, "invalid_request", "no such endpoint");
 }
 
@@ -276,7 +280,7 @@ json::Value StringArray(std::initializer_list<const char*> items) {
 }
 
 // The endpoint URLs both discovery documents publish.
-void SetEndpoints(const std::string& i, json::Value& v) {
+void SetEndpoints(const std::string& i, bool registration, json::Value& v) {
   v.Set("issuer", json::Value::String(i));
   v.Set("jwks_uri", json::Value::String(i + "/oauth/jwks"));
   v.Set("authorization_endpoint", json::Value::String(i + "/oauth/authorize"));
@@ -284,6 +288,9 @@ void SetEndpoints(const std::string& i, json::Value& v) {
   v.Set("introspection_endpoint", json::Value::String(i + "/oauth/introspect"));
   v.Set("revocation_endpoint", json::Value::String(i + "/oauth/revoke"));
   v.Set("userinfo_endpoint", json::Value::String(i + "/oauth/userinfo"));
+  if (registration) {
+    v.Set("registration_endpoint", json::Value::String(i + "/oauth/register"));
+  }
   v.Set("grant_types_supported",
         StringArray({"authorization_code", "refresh_token", "client_credentials"}));
   v.Set("response_types_supported", StringArray({"code"}));
@@ -296,7 +303,7 @@ void SetEndpoints(const std::string& i, json::Value& v) {
 
 std::string AuthorizationServer::SmartConfiguration() const {
   json::Value v = json::Value::MakeObject();
-  SetEndpoints(options_.issuer, v);
+  SetEndpoints(options_.issuer, options_.dynamic_registration != DynamicRegistration::kOff, v);
   v.Set("management_endpoint", json::Value::String(options_.issuer + "/oauth/manage"));
   auto arr = StringArray;
   v.Set("token_endpoint_auth_methods", arr({"client_secret_basic", "client_secret_post"}));
@@ -332,7 +339,7 @@ std::string AuthorizationServer::CapabilitySecurity() const {
 
 http::Response AuthorizationServer::OpenIdConfiguration() const {
   json::Value v = json::Value::MakeObject();
-  SetEndpoints(options_.issuer, v);
+  SetEndpoints(options_.issuer, options_.dynamic_registration != DynamicRegistration::kOff, v);
   auto arr = StringArray;
   v.Set("subject_types_supported", arr({"public"}));
   v.Set("id_token_signing_alg_values_supported", arr({"RS256"}));
@@ -376,8 +383,14 @@ http::Response AuthorizationServer::Authorize(const http::Request& req) {
   if (!client.ok()) {
     return Html(503, ErrorPage("Try again later", "The service is temporarily unavailable."));
   }
-  if (!client->has_value() || !(*client)->active) {
+  if (!client->has_value()) {
     return Html(400, ErrorPage("Unknown app", "This app is not registered with your health plan."));
+  }
+  if (!(*client)->active()) {
+    // Suspended, or waiting for review: an error page, never a redirect to the app.
+    return Html(403, ErrorPage("App not available",
+                               "Your health plan has not approved this app, or has suspended it. "
+                               "It cannot connect to your records right now."));
   }
   const store::Client& c = **client;
   if (redirect_uri.empty() || Count(p, "redirect_uri") > 1 ||
@@ -500,8 +513,8 @@ static StatusOr<TxContext> LoadTx(store::AuthStore& store, const base::Clock& cl
     return PermissionDeniedError("The form has expired. Start again from the app.");
   }
   auto client = store.GetClient(ctx.request.client_id);
-  if (!client.ok() || !client->has_value() || !(*client)->active) {
-    return PermissionDeniedError("This app is no longer registered.");
+  if (!client.ok() || !client->has_value() || !(*client)->active()) {
+    return PermissionDeniedError("This app is no longer registered or has been suspended.");
   }
   ctx.client = **client;
   return ctx;
@@ -814,8 +827,11 @@ static StatusOr<ClientAuth> AuthenticateClient(store::AuthStore& store, const ht
   if (!client.ok()) {
     return client.status();
   }
-  if (!client->has_value() || !(*client)->active) {
+  if (!client->has_value()) {
     return UnauthenticatedError("unknown client");
+  }
+  if (!(*client)->active()) {
+    return UnauthenticatedError("the client is suspended or waiting for review");
   }
   ClientAuth out;
   out.client = **client;
@@ -1238,6 +1254,11 @@ http::Response AuthorizationServer::Introspect(const http::Request& req) {
   auto grant = store_.FindGrantByRefresh(Sha(token));
   if (grant.ok() && grant->has_value() && !(*grant)->revoked &&
       (*grant)->refresh_expires_at > now) {
+    // Revoked, or its client suspended: not active.
+    auto live = store_.GrantActive((*grant)->grant_id);
+    if (!live.ok() || !*live) {
+      return Json(200, out);
+    }
     const store::Grant& g = **grant;
     json::Value r = json::Value::MakeObject();
     r.Set("active", json::Value::Bool(true));
@@ -1320,6 +1341,42 @@ http::Response AuthorizationServer::UserInfo(const http::Request& req) {
   out.Set("sub", json::Value::String(std::string(claims->GetString("sub"))));
   out.Set("fhirUser", json::Value::String(std::string(claims->GetString("fhirUser"))));
   return Json(200, out);
+}
+
+// ---- dynamic client registration (RFC 7591) ---------------------------------------------------
+
+http::Response AuthorizationServer::Register(const http::Request& req) {
+  if (req.method != "POST") {
+    http::Response r = OAuthError(405, "invalid_request", "use POST");
+    r.SetHeader("Allow", "POST");
+    return r;
+  }
+  std::string ct = base::ToLowerAscii(req.Header("content-type"));
+  if (!base::StartsWith(ct, "application/json")) {
+    return OAuthError(400, "invalid_client_metadata", "the body must be application/json");
+  }
+  auto body = json::Parse(req.body);
+  if (!body.ok()) {
+    return OAuthError(400, "invalid_client_metadata", "the body is not valid JSON");
+  }
+  base::Millis now = clock_.NowMillis();
+  bool review = options_.dynamic_registration == DynamicRegistration::kReview;
+  MetadataPolicy policy;
+  policy.member_apps_only = true;
+  Registration reg = PrepareRegistration(
+      *body, policy, "dynamic",
+      review ? store::ClientStatus::kPending : store::ClientStatus::kActive, now);
+  if (reg.error.has_value()) {
+    int status = reg.error->error == "temporarily_unavailable" ? 503 : 400;
+    return OAuthError(status, reg.error->error, reg.error->description);
+  }
+  if (!store_.PutClient(reg.created.client).ok()) {
+    return OAuthError(503, "temporarily_unavailable", "please try again");
+  }
+  (void)store_.Audit(
+      {now, "client.registered", reg.created.client.client_id, "", "",
+       std::string("dynamic status=") + store::ClientStatusName(reg.created.client.status)});
+  return Json(201, RegistrationResponse(reg.created));
 }
 
 // ---- member app management (SMART management_endpoint) --------------------------------------

@@ -1,6 +1,7 @@
 // The SMART App Launch authorization server (standalone patient launch): discovery documents,
 // JWKS, /authorize with login, patient picker and consent, /token (authorization_code and
-// refresh_token), introspection (RFC 7662), revocation (RFC 7009) and userinfo.
+// refresh_token), introspection (RFC 7662), revocation (RFC 7009), userinfo and, when enabled,
+// dynamic client registration (RFC 7591).
 // Takes plain request structs. Thread-safe.
 #pragma once
 
@@ -21,6 +22,13 @@ namespace portico::oauth {
 // network dependency.
 using UrlFetcher = std::function<StatusOr<std::string>(const std::string& url)>;
 
+// RFC 7591 dynamic registration at /oauth/register: kOff (404, not advertised), kReview (new
+// clients are pending until an operator activates them) or kOpen (active at once).
+enum class DynamicRegistration { kOff, kReview, kOpen };
+
+// "off", "review", "open"; false for anything else.
+bool ParseDynamicRegistration(std::string_view text, DynamicRegistration& out);
+
 struct OAuthOptions {
   std::string issuer;     // e.g. "https://api.example.com" (no trailing slash)
   std::string fhir_base;  // issuer + "/fhir": the only accepted `aud`
@@ -32,6 +40,7 @@ struct OAuthOptions {
   int lockout_seconds = 900;
   bool secure_cookies = true;      // false only for plain-http loopback development
   UrlFetcher fetch_url;            // for clients registered with --jwks-url (may be empty)
+  DynamicRegistration dynamic_registration = DynamicRegistration::kOff;
 };
 
 // Describes a patient for the picker and consent pages ("Ava Smith, born 2015-04-02").
@@ -62,6 +71,7 @@ class AuthorizationServer {
   http::Response Revoke(const http::Request& req);
   http::Response UserInfo(const http::Request& req);
   http::Response Manage(const http::Request& req);
+  http::Response Register(const http::Request& req);
   http::Response Jwks();
   http::Response OpenIdConfiguration() const;
 

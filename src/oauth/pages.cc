@@ -129,6 +129,34 @@ std::string ManagePage(const std::string& escaped_body) {
                   escaped_body);
 }
 
+std::string AdminPage(const std::string& title, const std::string& escaped_body) {
+  return Page(title,
+              "<style>table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid "
+              "#ddd;padding:.3rem;text-align:left;vertical-align:top}body{max-width:60rem}"
+              "textarea{width:100%;font-size:1rem;box-sizing:border-box}"
+              "input[type=url],input[type=email]{width:100%;padding:.5rem;font-size:1rem;"
+              "box-sizing:border-box}fieldset{margin:.8rem 0}.secret{font-family:monospace;"
+              "background:#eef;padding:.4rem;word-break:break-all}"
+              ".status-suspended,.status-pending{color:#b00020;font-weight:600}"
+              "form.inline{display:inline}</style>" +
+                  escaped_body);
+}
+
+http::Response HtmlResponse(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.SetHeader("Content-Type", "text/html; charset=utf-8");
+  r.SetHeader("Cache-Control", "no-store");
+  r.SetHeader("X-Frame-Options", "DENY");
+  r.SetHeader("X-Content-Type-Options", "nosniff");
+  r.SetHeader("Referrer-Policy", "no-referrer");
+  r.SetHeader("Content-Security-Policy",
+              "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+              "base-uri 'none'");
+  return r;
+}
+
 std::string ErrorPage(const std::string& title, const std::string& message) {
   return Page(title, "<h1>" + HtmlEscape(title) + "</h1><p class=\"error\">" +
                          HtmlEscape(message) + "</p>");

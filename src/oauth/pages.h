@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "src/http/message.h"
+
 namespace portico::oauth {
 
 std::string HtmlEscape(std::string_view s);
@@ -38,5 +40,12 @@ std::string ErrorPage(const std::string& title, const std::string& message);
 
 // The member's connected-apps page around an already-escaped body.
 std::string ManagePage(const std::string& escaped_body);
+
+// An operator page (/admin) around an already-escaped body.
+std::string AdminPage(const std::string& title, const std::string& escaped_body);
+
+// A page response with the headers every server-rendered page carries: no caching, no framing
+// (X-Frame-Options, CSP frame-ancestors 'none'), no scripts (CSP), nosniff, no referrer.
+http::Response HtmlResponse(int status, std::string body);
 
 }  // namespace portico::oauth

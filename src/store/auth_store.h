@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "src/base/status.h"
@@ -17,16 +18,64 @@ namespace portico::store {
 
 enum class ClientType { kConfidentialSymmetric, kConfidentialAsymmetric, kPublic };
 
+// kPending: registered dynamically (RFC 7591, review mode) and waiting for an operator. Only an
+// active client may authorize, use the token endpoint, or have its tokens honoured.
+enum class ClientStatus { kActive, kSuspended, kPending };
+
+// "active", "suspended", "pending" (the stored and displayed names).
+inline const char* ClientStatusName(ClientStatus status) {
+  switch (status) {
+    case ClientStatus::kActive:
+      return "active";
+    case ClientStatus::kSuspended:
+      return "suspended";
+    case ClientStatus::kPending:
+      return "pending";
+  }
+  return "suspended";
+}
+
+// False (and `out` unchanged) for any other text.
+inline bool ParseClientStatus(std::string_view text, ClientStatus& out) {
+  for (ClientStatus s : {ClientStatus::kActive, ClientStatus::kSuspended, ClientStatus::kPending}) {
+    if (text == ClientStatusName(s)) {
+      out = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+// A registered app. The registration fields are named after RFC 7591 client metadata.
 struct Client {
   std::string client_id;
-  std::string name;
+  std::string name;  // client_name
   ClientType type = ClientType::kConfidentialSymmetric;
   std::string secret_hash;  // keyed hash of the client secret (symmetric clients)
-  std::string jwks_url;     // asymmetric clients: where their keys are
-  std::string jwks_json;    // asymmetric clients: their keys inline
+  std::string jwks_url;     // asymmetric clients: where their keys are (jwks_uri)
+  std::string jwks_json;    // asymmetric clients: their keys inline (jwks)
   std::vector<std::string> redirect_uris;
   std::string scope;  // scopes the client may ask for ("" = any)
-  bool active = true;
+  std::string client_uri;  // the app's home page
+  std::string policy_uri;  // its privacy policy
+  std::string tos_uri;     // its terms of service
+  std::string logo_uri;
+  std::vector<std::string> contacts;  // e-mail addresses of the people responsible
+  std::string attestation;  // JSON object text: the app's answers (oauth/client_metadata.h)
+  ClientStatus status = ClientStatus::kActive;
+  std::string registered_by;  // "cli", "operator:<name>" or "dynamic"
+  base::Millis created_at = 0;
+  base::Millis updated_at = 0;
+
+  bool active() const { return status == ClientStatus::kActive; }
+};
+
+// An operator account for the admin API and pages (/admin).
+struct Operator {
+  std::string username;
+  std::string password_hash;  // Argon2id PHC string
+  int failed_logins = 0;
+  base::Millis locked_until = 0;
   base::Millis created_at = 0;
 };
 
@@ -111,6 +160,19 @@ class AuthStore {
   virtual StatusOr<std::optional<Client>> GetClient(const std::string& client_id) = 0;
   virtual StatusOr<std::vector<Client>> ListClients() = 0;
   virtual StatusOr<bool> RemoveClient(const std::string& client_id) = 0;
+  // Sets a client's status (and updated_at). Returns false when there is no such client. Grants
+  // are kept: suspending a client stops them through GrantActive; activating restores them.
+  virtual StatusOr<bool> SetClientStatus(const std::string& client_id, ClientStatus status,
+                                         base::Millis updated_at) = 0;
+
+  // Operators.
+  virtual Status PutOperator(const Operator& op) = 0;  // insert or replace
+  virtual StatusOr<std::optional<Operator>> GetOperator(const std::string& username) = 0;
+  virtual StatusOr<std::vector<Operator>> ListOperators() = 0;  // ordered by username
+  virtual StatusOr<bool> RemoveOperator(const std::string& username) = 0;
+  // As RecordLoginFailure / ResetLoginFailures, for operator accounts.
+  virtual Status RecordOperatorFailure(const std::string& username, base::Millis lock_until) = 0;
+  virtual Status ResetOperatorFailures(const std::string& username) = 0;
 
   // Users.
   virtual Status PutUser(const User& user) = 0;  // insert or replace (with `represents`)
@@ -143,7 +205,9 @@ class AuthStore {
   // Revokes every live grant of a user (optionally only those for one patient).
   virtual Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) = 0;
   virtual StatusOr<std::vector<Grant>> ListGrants(const std::string& username) = 0;
-  // True when the grant exists and is not revoked (hot path: called on every FHIR request).
+  // True when the grant exists, is not revoked, and its client is active (hot path: called on
+  // every FHIR request; one query). A grant whose client_id names no registered client (operator
+  // tokens) depends on revocation alone: removing a client revokes its grants.
   virtual StatusOr<bool> GrantActive(const std::string& grant_id) = 0;
   virtual Status TouchGrant(const std::string& grant_id, base::Millis at) = 0;
 

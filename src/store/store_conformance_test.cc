@@ -347,8 +347,16 @@ TEST_P(StoreConformance, ClientRoundTrip) {
   c.jwks_json = R"({"keys":[]})";
   c.redirect_uris = {"https://app.example/cb", "https://app.example/cb2?x=\"y\""};
   c.scope = "launch/patient patient/*.rs";
-  c.active = false;
+  c.status = ClientStatus::kPending;
   c.created_at = kNow;
+  c.client_uri = "https://app.example/";
+  c.policy_uri = "https://app.example/privacy";
+  c.tos_uri = "https://app.example/terms";
+  c.logo_uri = "https://app.example/logo.png";
+  c.contacts = {"dev@app.example", "privacy@app.example"};
+  c.attestation = R"({"sells_data":false,"privacy_policy_published":true})";
+  c.registered_by = "operator:olga";
+  c.updated_at = kNow + 5;
   ASSERT_TRUE(auth_->PutClient(c).ok());
 
   auto got = auth_->GetClient("app");
@@ -362,13 +370,23 @@ TEST_P(StoreConformance, ClientRoundTrip) {
   EXPECT_EQ(g.jwks_json, c.jwks_json);
   EXPECT_EQ(g.redirect_uris, c.redirect_uris);
   EXPECT_EQ(g.scope, c.scope);
-  EXPECT_FALSE(g.active);
+  EXPECT_EQ(g.status, ClientStatus::kPending);
+  EXPECT_FALSE(g.active());
   EXPECT_EQ(g.created_at, kNow);
+  EXPECT_EQ(g.client_uri, c.client_uri);
+  EXPECT_EQ(g.policy_uri, c.policy_uri);
+  EXPECT_EQ(g.tos_uri, c.tos_uri);
+  EXPECT_EQ(g.logo_uri, c.logo_uri);
+  EXPECT_EQ(g.contacts, c.contacts);
+  EXPECT_EQ(g.attestation, c.attestation);
+  EXPECT_EQ(g.registered_by, "operator:olga");
+  EXPECT_EQ(g.updated_at, kNow + 5);
 
   // Replace in place.
   c.type = ClientType::kPublic;
   c.redirect_uris = {};
-  c.active = true;
+  c.contacts = {};
+  c.status = ClientStatus::kActive;
   ASSERT_TRUE(auth_->PutClient(c).ok());
   Client b;
   b.client_id = "another";
@@ -384,7 +402,23 @@ TEST_P(StoreConformance, ClientRoundTrip) {
   EXPECT_EQ((*list)[1].client_id, "app");
   EXPECT_EQ((*list)[1].type, ClientType::kPublic);
   EXPECT_TRUE((*list)[1].redirect_uris.empty());
-  EXPECT_TRUE((*list)[1].active);
+  EXPECT_TRUE((*list)[1].contacts.empty());
+  EXPECT_TRUE((*list)[1].active());
+  // Defaults of a client written without the registration fields.
+  EXPECT_EQ((*list)[0].status, ClientStatus::kActive);
+  EXPECT_EQ((*list)[0].attestation, "{}");
+  EXPECT_TRUE((*list)[0].contacts.empty());
+
+  // Status changes in place and touches updated_at only.
+  auto set = auth_->SetClientStatus("app", ClientStatus::kSuspended, kNow + 9);
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_TRUE(*set);
+  auto suspended = auth_->GetClient("app");
+  ASSERT_TRUE(suspended.ok() && suspended->has_value());
+  EXPECT_EQ((*suspended)->status, ClientStatus::kSuspended);
+  EXPECT_EQ((*suspended)->updated_at, kNow + 9);
+  EXPECT_EQ((*suspended)->policy_uri, c.policy_uri);
+  EXPECT_FALSE(*auth_->SetClientStatus("nope", ClientStatus::kActive, kNow));
 
   auto missing = auth_->GetClient("nope");
   ASSERT_TRUE(missing.ok());
@@ -410,6 +444,72 @@ TEST_P(StoreConformance, RemoveClientRevokesItsGrants) {
   ASSERT_TRUE(auth_->RemoveClient("app").ok());
   EXPECT_FALSE(*auth_->GrantActive("g1"));
   EXPECT_TRUE(*auth_->GrantActive("g2"));
+}
+
+TEST_P(StoreConformance, InactiveClientStopsItsGrantsUntilActivated) {
+  Client c;
+  c.client_id = "app";
+  ASSERT_TRUE(auth_->PutClient(c).ok());
+  ASSERT_TRUE(auth_->PutGrant(MakeGrant("g1", "alice", "p1", "r1")).ok());
+  ASSERT_TRUE(auth_->PutGrant(MakeGrant("g2", "bob", "p2", "r2")).ok());
+  ASSERT_TRUE(auth_->RevokeGrant("g2").ok());
+  Grant other = MakeGrant("g3", "alice", "p1", "r3");
+  other.client_id = "other";  // an unregistered client id (e.g. operator tokens)
+  ASSERT_TRUE(auth_->PutGrant(other).ok());
+  EXPECT_TRUE(*auth_->GrantActive("g1"));
+
+  for (ClientStatus s : {ClientStatus::kSuspended, ClientStatus::kPending}) {
+    ASSERT_TRUE(*auth_->SetClientStatus("app", s, kNow));
+    EXPECT_FALSE(*auth_->GrantActive("g1")) << ClientStatusName(s);
+    EXPECT_TRUE(*auth_->GrantActive("g3"));
+    // The grant itself is untouched (not revoked), so activation restores it.
+    EXPECT_FALSE((*auth_->GetGrant("g1"))->revoked);
+  }
+  ASSERT_TRUE(*auth_->SetClientStatus("app", ClientStatus::kActive, kNow));
+  EXPECT_TRUE(*auth_->GrantActive("g1"));
+  EXPECT_FALSE(*auth_->GrantActive("g2"));  // a revoked grant stays revoked
+}
+
+TEST_P(StoreConformance, OperatorRoundTripLockAndRemove) {
+  Operator op;
+  op.username = "olga";
+  op.password_hash = "$argon2id$fake";
+  op.created_at = kNow;
+  ASSERT_TRUE(auth_->PutOperator(op).ok());
+  Operator b;
+  b.username = "adam";
+  b.password_hash = "h";
+  ASSERT_TRUE(auth_->PutOperator(b).ok());
+  auto got = auth_->GetOperator("olga");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->password_hash, op.password_hash);
+  EXPECT_EQ((*got)->created_at, kNow);
+  EXPECT_EQ((*got)->failed_logins, 0);
+
+  ASSERT_TRUE(auth_->RecordOperatorFailure("olga", 0).ok());
+  ASSERT_TRUE(auth_->RecordOperatorFailure("olga", kNow + 1000).ok());
+  got = auth_->GetOperator("olga");
+  EXPECT_EQ((*got)->failed_logins, 2);
+  EXPECT_EQ((*got)->locked_until, kNow + 1000);
+  ASSERT_TRUE(auth_->RecordOperatorFailure("olga", 0).ok());  // keeps the lock
+  EXPECT_EQ((*auth_->GetOperator("olga"))->locked_until, kNow + 1000);
+  ASSERT_TRUE(auth_->ResetOperatorFailures("olga").ok());
+  got = auth_->GetOperator("olga");
+  EXPECT_EQ((*got)->failed_logins, 0);
+  EXPECT_EQ((*got)->locked_until, 0);
+  // Operators and members are separate accounts.
+  EXPECT_FALSE(auth_->GetUser("olga")->has_value());
+
+  auto list = auth_->ListOperators();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].username, "adam");
+  EXPECT_EQ((*list)[1].username, "olga");
+  EXPECT_TRUE(*auth_->RemoveOperator("adam"));
+  EXPECT_FALSE(*auth_->RemoveOperator("adam"));
+  EXPECT_FALSE(auth_->GetOperator("adam")->has_value());
+  EXPECT_TRUE(auth_->RecordOperatorFailure("nobody", 0).ok());
 }
 
 TEST_P(StoreConformance, UserRoundTripAndRemove) {

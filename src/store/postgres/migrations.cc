@@ -166,12 +166,32 @@ UPDATE idx_composite x SET patient = r.patient FROM resource r
 CREATE INDEX resource_patient ON resource (patient, type);
 )sql";
 
+// App registration (RFC 7591 metadata), client status (active, suspended, pending review) and
+// operator accounts for the admin API and pages. `active` stays, mirroring status = 'active'.
+constexpr const char* kV3 = R"sql(
+ALTER TABLE auth_client ADD COLUMN client_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN policy_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN tos_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN logo_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN contacts TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE auth_client ADD COLUMN attestation TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE auth_client ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE auth_client ADD COLUMN registered_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+UPDATE auth_client SET status = CASE WHEN active <> 0 THEN 'active' ELSE 'suspended' END,
+  registered_by = 'cli', updated_at = created_at;
+CREATE TABLE auth_operator (
+  username CTEXT PRIMARY KEY, password_hash TEXT NOT NULL, failed_logins INTEGER NOT NULL,
+  locked_until BIGINT NOT NULL, created_at BIGINT NOT NULL);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration>* migrations = new std::vector<Migration>{
       {1, "resources, versions, search indexes, compartments and auth data", Expand(kV1)},
       {2, "patient distribution key on every member-data table", Expand(kV2)},
+      {3, "app registration metadata, client status and operator accounts", Expand(kV3)},
   };
   return *migrations;
 }

@@ -13,7 +13,10 @@ constexpr base::Millis kPurgeGraceMillis = 24LL * 60 * 60 * 1000;
 
 constexpr const char* kClientColumns =
     "client_id, name, type, secret_hash, jwks_url, jwks_json, redirect_uris, scope, active, "
-    "created_at";
+    "created_at, client_uri, policy_uri, tos_uri, logo_uri, contacts, attestation, status, "
+    "registered_by, updated_at";
+constexpr const char* kOperatorColumns =
+    "username, password_hash, failed_logins, locked_until, created_at";
 constexpr const char* kUserColumns =
     "username, password_hash, patient_id, fhir_user, failed_logins, locked_until, created_at";
 constexpr const char* kRequestColumns =
@@ -72,12 +75,12 @@ std::string EncodeStringArray(const std::vector<std::string>& items) {
 StatusOr<std::vector<std::string>> DecodeStringArray(std::string_view text) {
   auto parsed = json::Parse(text);
   if (!parsed.ok() || !parsed->is_array()) {
-    return InternalError("auth_client has malformed redirect_uris");
+    return InternalError("auth_client has a malformed string list");
   }
   std::vector<std::string> out;
   for (const json::Value& v : parsed->array()) {
     if (!v.is_string()) {
-      return InternalError("auth_client has malformed redirect_uris");
+      return InternalError("auth_client has a malformed string list");
     }
     out.push_back(v.str());
   }
@@ -96,9 +99,29 @@ StatusOr<Client> ToClient(const PgResult& r, int i) {
   c.jwks_json = T(r, i, 5);
   ASSIGN_OR_RETURN(c.redirect_uris, DecodeStringArray(r.Text(i, 6)));
   c.scope = T(r, i, 7);
-  c.active = r.Int(i, 8) != 0;
   c.created_at = r.Int(i, 9);
+  c.client_uri = T(r, i, 10);
+  c.policy_uri = T(r, i, 11);
+  c.tos_uri = T(r, i, 12);
+  c.logo_uri = T(r, i, 13);
+  ASSIGN_OR_RETURN(c.contacts, DecodeStringArray(r.Text(i, 14)));
+  c.attestation = T(r, i, 15);
+  if (!ParseClientStatus(r.Text(i, 16), c.status)) {
+    return InternalError("auth_client has an unknown status");
+  }
+  c.registered_by = T(r, i, 17);
+  c.updated_at = r.Int(i, 18);
   return c;
+}
+
+Operator ToOperator(const PgResult& r, int i) {
+  Operator o;
+  o.username = T(r, i, 0);
+  o.password_hash = T(r, i, 1);
+  o.failed_logins = static_cast<int>(r.Int(i, 2));
+  o.locked_until = r.Int(i, 3);
+  o.created_at = r.Int(i, 4);
+  return o;
 }
 
 User ToUser(const PgResult& r, int i) {
@@ -216,14 +239,23 @@ Status PostgresAuthStore::InTransaction(const std::function<Status(PgConn&)>& fn
 Status PostgresAuthStore::PutClient(const Client& c) {
   static const std::string kSql =
       S({"INSERT INTO auth_client (", kClientColumns,
-         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (client_id) DO UPDATE "
+         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+         "$18, $19) ON CONFLICT (client_id) DO UPDATE "
          "SET name = excluded.name, type = excluded.type, secret_hash = excluded.secret_hash, "
          "jwks_url = excluded.jwks_url, jwks_json = excluded.jwks_json, "
          "redirect_uris = excluded.redirect_uris, scope = excluded.scope, "
-         "active = excluded.active, created_at = excluded.created_at"});
+         "active = excluded.active, created_at = excluded.created_at, "
+         "client_uri = excluded.client_uri, policy_uri = excluded.policy_uri, "
+         "tos_uri = excluded.tos_uri, logo_uri = excluded.logo_uri, "
+         "contacts = excluded.contacts, attestation = excluded.attestation, "
+         "status = excluded.status, registered_by = excluded.registered_by, "
+         "updated_at = excluded.updated_at"});
   return Exec(kSql,
               {c.client_id, c.name, ClientTypeName(c.type), c.secret_hash, c.jwks_url, c.jwks_json,
-               EncodeStringArray(c.redirect_uris), c.scope, B(c.active), c.created_at})
+               EncodeStringArray(c.redirect_uris), c.scope, B(c.active()), c.created_at,
+               c.client_uri, c.policy_uri, c.tos_uri, c.logo_uri, EncodeStringArray(c.contacts),
+               c.attestation.empty() ? std::string("{}") : c.attestation,
+               std::string(ClientStatusName(c.status)), c.registered_by, c.updated_at})
       .status();
 }
 
@@ -261,6 +293,69 @@ StatusOr<bool> PostgresAuthStore::RemoveClient(const std::string& client_id) {
         .status();
   }));
   return removed;
+}
+
+StatusOr<bool> PostgresAuthStore::SetClientStatus(const std::string& client_id, ClientStatus status,
+                                                  base::Millis updated_at) {
+  ASSIGN_OR_RETURN(PgResult r, Exec("UPDATE auth_client SET status = $1, active = $2, "
+                                    "updated_at = $3 WHERE client_id = $4",
+                                    {std::string(ClientStatusName(status)),
+                                     B(status == ClientStatus::kActive), updated_at, client_id}));
+  return r.Changed() > 0;
+}
+
+// ---- Operators ----
+
+Status PostgresAuthStore::PutOperator(const Operator& op) {
+  static const std::string kSql =
+      S({"INSERT INTO auth_operator (", kOperatorColumns,
+         ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO UPDATE SET "
+         "password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, "
+         "locked_until = excluded.locked_until, created_at = excluded.created_at"});
+  return Exec(kSql, {op.username, op.password_hash, int64_t{op.failed_logins}, op.locked_until,
+                     op.created_at})
+      .status();
+}
+
+StatusOr<std::optional<Operator>> PostgresAuthStore::GetOperator(const std::string& username) {
+  static const std::string kSql =
+      S({"SELECT ", kOperatorColumns, " FROM auth_operator WHERE username = $1"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {username}));
+  if (r.rows() == 0) {
+    return std::optional<Operator>();
+  }
+  return std::optional<Operator>(ToOperator(r, 0));
+}
+
+StatusOr<std::vector<Operator>> PostgresAuthStore::ListOperators() {
+  static const std::string kSql =
+      S({"SELECT ", kOperatorColumns, " FROM auth_operator ORDER BY username"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {}));
+  std::vector<Operator> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(ToOperator(r, i));
+  }
+  return out;
+}
+
+StatusOr<bool> PostgresAuthStore::RemoveOperator(const std::string& username) {
+  ASSIGN_OR_RETURN(PgResult r, Exec("DELETE FROM auth_operator WHERE username = $1", {username}));
+  return r.Changed() > 0;
+}
+
+Status PostgresAuthStore::RecordOperatorFailure(const std::string& username,
+                                                base::Millis lock_until) {
+  return Exec(
+             "UPDATE auth_operator SET failed_logins = failed_logins + 1, locked_until = CASE "
+             "WHEN $1 > 0 THEN $1 ELSE locked_until END WHERE username = $2",
+             {lock_until, username})
+      .status();
+}
+
+Status PostgresAuthStore::ResetOperatorFailures(const std::string& username) {
+  return Exec("UPDATE auth_operator SET failed_logins = 0, locked_until = 0 WHERE username = $1",
+              {username})
+      .status();
 }
 
 // ---- Users ----
@@ -514,9 +609,12 @@ StatusOr<std::vector<Grant>> PostgresAuthStore::ListGrants(const std::string& us
 }
 
 StatusOr<bool> PostgresAuthStore::GrantActive(const std::string& grant_id) {
-  ASSIGN_OR_RETURN(PgResult r,
-                   Exec("SELECT revoked FROM auth_grant WHERE grant_id = $1", {grant_id}));
-  return r.rows() > 0 && r.Int(0, 0) == 0;
+  // One statement: the grant is live and its client (if registered) is active.
+  ASSIGN_OR_RETURN(PgResult r, Exec("SELECT 1 FROM auth_grant g LEFT JOIN auth_client c "
+                                    "ON c.client_id = g.client_id WHERE g.grant_id = $1 AND "
+                                    "g.revoked = 0 AND COALESCE(c.status, 'active') = 'active'",
+                                    {grant_id}));
+  return r.rows() > 0;
 }
 
 Status PostgresAuthStore::TouchGrant(const std::string& grant_id, base::Millis at) {

@@ -31,6 +31,15 @@ class PostgresAuthStore : public AuthStore {
   StatusOr<std::optional<Client>> GetClient(const std::string& client_id) override;
   StatusOr<std::vector<Client>> ListClients() override;
   StatusOr<bool> RemoveClient(const std::string& client_id) override;
+  StatusOr<bool> SetClientStatus(const std::string& client_id, ClientStatus status,
+                                 base::Millis updated_at) override;
+
+  Status PutOperator(const Operator& op) override;
+  StatusOr<std::optional<Operator>> GetOperator(const std::string& username) override;
+  StatusOr<std::vector<Operator>> ListOperators() override;
+  StatusOr<bool> RemoveOperator(const std::string& username) override;
+  Status RecordOperatorFailure(const std::string& username, base::Millis lock_until) override;
+  Status ResetOperatorFailures(const std::string& username) override;
 
   Status PutUser(const User& user) override;
   StatusOr<std::optional<User>> GetUser(const std::string& username) override;

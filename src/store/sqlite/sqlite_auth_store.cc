@@ -12,7 +12,8 @@ namespace portico::store::sqlite {
 
 namespace {
 
-constexpr int kAuthSchemaVersion = 1;
+// 1: release 0.1. 2: registration metadata and status on auth_client, auth_operator.
+constexpr int kAuthSchemaVersion = 2;
 constexpr base::Millis kPurgeGraceMillis = 24LL * 60 * 60 * 1000;
 
 // Redirect URIs are a JSON array of strings; a user's `represents` is a child table keeping order.
@@ -29,6 +30,22 @@ CREATE TABLE IF NOT EXISTS auth_client (
   redirect_uris TEXT NOT NULL,
   scope TEXT NOT NULL,
   active INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  client_uri TEXT NOT NULL DEFAULT '',
+  policy_uri TEXT NOT NULL DEFAULT '',
+  tos_uri TEXT NOT NULL DEFAULT '',
+  logo_uri TEXT NOT NULL DEFAULT '',
+  contacts TEXT NOT NULL DEFAULT '[]',
+  attestation TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL DEFAULT 'active',
+  registered_by TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS auth_operator (
+  username TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  failed_logins INTEGER NOT NULL,
+  locked_until INTEGER NOT NULL,
   created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS auth_user (
@@ -112,9 +129,28 @@ CREATE TABLE IF NOT EXISTS auth_audit (
 CREATE INDEX IF NOT EXISTS auth_audit_at ON auth_audit (at);
 )sql";
 
+// Schema 1 files gain the registration columns in Migrate(). `active` mirrors status = 'active'
+// (kept for readers of schema 1).
+constexpr const char* kUpgradeTo2 = R"sql(
+ALTER TABLE auth_client ADD COLUMN client_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN policy_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN tos_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN logo_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN contacts TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE auth_client ADD COLUMN attestation TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE auth_client ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE auth_client ADD COLUMN registered_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_client ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE auth_client SET status = CASE WHEN active <> 0 THEN 'active' ELSE 'suspended' END,
+  registered_by = 'cli', updated_at = created_at;
+)sql";
+
 constexpr const char* kClientColumns =
     "client_id, name, type, secret_hash, jwks_url, jwks_json, redirect_uris, scope, active, "
-    "created_at";
+    "created_at, client_uri, policy_uri, tos_uri, logo_uri, contacts, attestation, status, "
+    "registered_by, updated_at";
+constexpr const char* kOperatorColumns =
+    "username, password_hash, failed_logins, locked_until, created_at";
 constexpr const char* kUserColumns =
     "username, password_hash, patient_id, fhir_user, failed_logins, locked_until, created_at";
 constexpr const char* kRequestColumns =
@@ -241,12 +277,12 @@ std::string EncodeStringArray(const std::vector<std::string>& items) {
 StatusOr<std::vector<std::string>> DecodeStringArray(std::string_view text) {
   auto parsed = json::Parse(text);
   if (!parsed.ok() || !parsed->is_array()) {
-    return InternalError("auth_client has malformed redirect_uris");
+    return InternalError("auth_client has a malformed string list");
   }
   std::vector<std::string> out;
   for (const json::Value& v : parsed->array()) {
     if (!v.is_string()) {
-      return InternalError("auth_client has malformed redirect_uris");
+      return InternalError("auth_client has a malformed string list");
     }
     out.push_back(v.str());
   }
@@ -263,9 +299,29 @@ StatusOr<Client> RowToClient(const Statement& st) {
   c.jwks_json = std::string(st.Text(5));
   ASSIGN_OR_RETURN(c.redirect_uris, DecodeStringArray(st.Text(6)));
   c.scope = std::string(st.Text(7));
-  c.active = st.Int(8) != 0;
   c.created_at = st.Int(9);
+  c.client_uri = std::string(st.Text(10));
+  c.policy_uri = std::string(st.Text(11));
+  c.tos_uri = std::string(st.Text(12));
+  c.logo_uri = std::string(st.Text(13));
+  ASSIGN_OR_RETURN(c.contacts, DecodeStringArray(st.Text(14)));
+  c.attestation = std::string(st.Text(15));
+  if (!ParseClientStatus(st.Text(16), c.status)) {
+    return InternalError("auth_client has an unknown status");
+  }
+  c.registered_by = std::string(st.Text(17));
+  c.updated_at = st.Int(18);
   return c;
+}
+
+Operator RowToOperator(const Statement& st) {
+  Operator o;
+  o.username = std::string(st.Text(0));
+  o.password_hash = std::string(st.Text(1));
+  o.failed_logins = static_cast<int>(st.Int(2));
+  o.locked_until = st.Int(3);
+  o.created_at = st.Int(4);
+  return o;
 }
 
 User RowToUser(const Statement& st) {
@@ -429,6 +485,15 @@ Status SqliteAuthStore::Migrate() {
                                                          " is newer than this server supports (" +
                                                          std::to_string(kAuthSchemaVersion) + ")");
     }
+    if (version < 2) {
+      RETURN_IF_ERROR(db.Exec(kUpgradeTo2));
+    }
+    if (version < kAuthSchemaVersion) {
+      ASSIGN_OR_RETURN(auto up,
+                       db.Prepare("UPDATE schema_info SET value = ? WHERE key = 'auth_schema'"));
+      up->Bind(1, std::to_string(kAuthSchemaVersion));
+      RETURN_IF_ERROR(up->Run());
+    }
   } else {
     st.reset();
     ASSIGN_OR_RETURN(auto ins,
@@ -450,12 +515,20 @@ StatusOr<int> SqliteAuthStore::WriteOne(const std::string& sql, BindFn bind) {
 Status SqliteAuthStore::PutClient(const Client& client) {
   static const std::string kSql =
       Sql({"INSERT INTO auth_client (", kClientColumns,
-           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO UPDATE SET "
+           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+           "ON CONFLICT (client_id) DO UPDATE SET "
            "name = excluded.name, type = excluded.type, secret_hash = excluded.secret_hash, "
            "jwks_url = excluded.jwks_url, jwks_json = excluded.jwks_json, "
            "redirect_uris = excluded.redirect_uris, scope = excluded.scope, "
-           "active = excluded.active, created_at = excluded.created_at"});
+           "active = excluded.active, created_at = excluded.created_at, "
+           "client_uri = excluded.client_uri, policy_uri = excluded.policy_uri, "
+           "tos_uri = excluded.tos_uri, logo_uri = excluded.logo_uri, "
+           "contacts = excluded.contacts, attestation = excluded.attestation, "
+           "status = excluded.status, registered_by = excluded.registered_by, "
+           "updated_at = excluded.updated_at"});
   std::string uris = EncodeStringArray(client.redirect_uris);
+  std::string contacts = EncodeStringArray(client.contacts);
+  const std::string attestation = client.attestation.empty() ? "{}" : client.attestation;
   return WriteOne(
              kSql,
              [&](Statement& st) {
@@ -463,8 +536,12 @@ Status SqliteAuthStore::PutClient(const Client& client) {
                    .Bind(2, client.name)
                    .Bind(3, ClientTypeName(client.type));
                st.Bind(4, client.secret_hash).Bind(5, client.jwks_url).Bind(6, client.jwks_json);
-               st.Bind(7, uris).Bind(8, client.scope).Bind(9, int64_t{client.active ? 1 : 0});
-               st.Bind(10, client.created_at);
+               st.Bind(7, uris).Bind(8, client.scope).Bind(9, int64_t{client.active() ? 1 : 0});
+               st.Bind(10, client.created_at).Bind(11, client.client_uri);
+               st.Bind(12, client.policy_uri).Bind(13, client.tos_uri).Bind(14, client.logo_uri);
+               st.Bind(15, contacts).Bind(16, attestation);
+               st.Bind(17, std::string(ClientStatusName(client.status)));
+               st.Bind(18, client.registered_by).Bind(19, client.updated_at);
              })
       .status();
 }
@@ -495,6 +572,73 @@ StatusOr<bool> SqliteAuthStore::RemoveClient(const std::string& client_id) {
                       .status());
   RETURN_IF_ERROR(txn.Commit());
   return removed > 0;
+}
+
+StatusOr<bool> SqliteAuthStore::SetClientStatus(const std::string& client_id, ClientStatus status,
+                                                base::Millis updated_at) {
+  ASSIGN_OR_RETURN(int changed,
+                   WriteOne("UPDATE auth_client SET status = ?, active = ?, updated_at = ? "
+                            "WHERE client_id = ?",
+                            [&](Statement& st) {
+                              st.Bind(1, std::string(ClientStatusName(status)));
+                              st.Bind(2, int64_t{status == ClientStatus::kActive ? 1 : 0});
+                              st.Bind(3, updated_at).Bind(4, client_id);
+                            }));
+  return changed > 0;
+}
+
+// ---- Operators ----
+
+Status SqliteAuthStore::PutOperator(const Operator& op) {
+  static const std::string kSql =
+      Sql({"INSERT INTO auth_operator (", kOperatorColumns,
+           ") VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
+           "password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, "
+           "locked_until = excluded.locked_until, created_at = excluded.created_at"});
+  return WriteOne(kSql,
+                  [&](Statement& st) {
+                    st.Bind(1, op.username).Bind(2, op.password_hash);
+                    st.Bind(3, int64_t{op.failed_logins}).Bind(4, op.locked_until);
+                    st.Bind(5, op.created_at);
+                  })
+      .status();
+}
+
+StatusOr<std::optional<Operator>> SqliteAuthStore::GetOperator(const std::string& username) {
+  static const std::string kSql =
+      Sql({"SELECT ", kOperatorColumns, " FROM auth_operator WHERE username = ?"});
+  ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
+  return QueryOne<Operator>(
+      lease->conn(), kSql, [&](Statement& st) { st.Bind(1, username); }, RowToOperator);
+}
+
+StatusOr<std::vector<Operator>> SqliteAuthStore::ListOperators() {
+  static const std::string kSql =
+      Sql({"SELECT ", kOperatorColumns, " FROM auth_operator ORDER BY username"});
+  ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
+  return QueryAll<Operator>(lease->conn(), kSql, NoBind, RowToOperator);
+}
+
+StatusOr<bool> SqliteAuthStore::RemoveOperator(const std::string& username) {
+  ASSIGN_OR_RETURN(int removed, WriteOne("DELETE FROM auth_operator WHERE username = ?",
+                                         [&](Statement& st) { st.Bind(1, username); }));
+  return removed > 0;
+}
+
+Status SqliteAuthStore::RecordOperatorFailure(const std::string& username,
+                                              base::Millis lock_until) {
+  return WriteOne(
+             "UPDATE auth_operator SET failed_logins = failed_logins + 1, "
+             "locked_until = CASE WHEN ?1 > 0 THEN ?1 ELSE locked_until END "
+             "WHERE username = ?2",
+             [&](Statement& st) { st.Bind(1, lock_until).Bind(2, username); })
+      .status();
+}
+
+Status SqliteAuthStore::ResetOperatorFailures(const std::string& username) {
+  return WriteOne("UPDATE auth_operator SET failed_logins = 0, locked_until = 0 WHERE username = ?",
+                  [&](Statement& st) { st.Bind(1, username); })
+      .status();
 }
 
 // ---- Users ----
@@ -770,13 +914,17 @@ StatusOr<std::vector<Grant>> SqliteAuthStore::ListGrants(const std::string& user
 }
 
 StatusOr<bool> SqliteAuthStore::GrantActive(const std::string& grant_id) {
+  // One statement: the grant is live and its client (if registered) is active.
   ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
-  ASSIGN_OR_RETURN(std::optional<bool> revoked,
-                   QueryOne<bool>(
-                       lease->conn(), "SELECT revoked FROM auth_grant WHERE grant_id = ?",
-                       [&](Statement& st) { st.Bind(1, grant_id); },
-                       [](const Statement& st) { return st.Int(0) != 0; }));
-  return revoked.has_value() && !*revoked;
+  ASSIGN_OR_RETURN(
+      std::optional<bool> live,
+      QueryOne<bool>(
+          lease->conn(),
+          "SELECT 1 FROM auth_grant g LEFT JOIN auth_client c "
+          "ON c.client_id = g.client_id WHERE g.grant_id = ? AND g.revoked = 0 "
+          "AND COALESCE(c.status, 'active') = 'active'",
+          [&](Statement& st) { st.Bind(1, grant_id); }, [](const Statement&) { return true; }));
+  return live.has_value();
 }
 
 Status SqliteAuthStore::TouchGrant(const std::string& grant_id, base::Millis at) {

@@ -4,8 +4,10 @@
 // paths (GrantActive, GetClient, FindGrantByRefresh) never wait for a writer.
 //
 // Tables (all prefixed auth_, schema version in schema_info under key 'auth_schema'):
-//   auth_client, auth_user, auth_user_represents, auth_request, auth_code, auth_grant,
-//   auth_signing_key, auth_audit. See sqlite_auth_store.cc for the columns and indexes.
+//   auth_client, auth_operator, auth_user, auth_user_represents, auth_request, auth_code,
+//   auth_grant, auth_signing_key, auth_audit. Opening a schema 1 file adds the registration
+//   columns of auth_client (schema 2) in the same transaction. See sqlite_auth_store.cc for the
+//   columns and indexes.
 //
 // Contracts beyond AuthStore:
 //   - PutCode inserts only: a code hash that already exists is kAborted (a code is never reset to
@@ -52,6 +54,15 @@ class SqliteAuthStore : public AuthStore {
   StatusOr<std::optional<Client>> GetClient(const std::string& client_id) override;
   StatusOr<std::vector<Client>> ListClients() override;
   StatusOr<bool> RemoveClient(const std::string& client_id) override;
+  StatusOr<bool> SetClientStatus(const std::string& client_id, ClientStatus status,
+                                 base::Millis updated_at) override;
+
+  Status PutOperator(const Operator& op) override;
+  StatusOr<std::optional<Operator>> GetOperator(const std::string& username) override;
+  StatusOr<std::vector<Operator>> ListOperators() override;
+  StatusOr<bool> RemoveOperator(const std::string& username) override;
+  Status RecordOperatorFailure(const std::string& username, base::Millis lock_until) override;
+  Status ResetOperatorFailures(const std::string& username) override;
 
   Status PutUser(const User& user) override;
   StatusOr<std::optional<User>> GetUser(const std::string& username) override;

@@ -96,7 +96,57 @@ TEST_F(SqliteAuthStoreTest, ReopenKeepsDataAndSchemaVersion) {
   auto row = (*st)->Step();
   ASSERT_TRUE(row.ok());
   ASSERT_TRUE(*row);
-  EXPECT_EQ((*st)->Text(0), "1");
+  EXPECT_EQ((*st)->Text(0), "2");
+}
+
+// A database file written by release 0.1 (auth schema 1) gains the registration columns and the
+// operator table when opened; its clients keep working (active stays active, inactive becomes
+// suspended).
+TEST_F(SqliteAuthStoreTest, UpgradesASchemaOneFile) {
+  auth_.reset();
+  {
+    std::lock_guard<std::mutex> lock(store_->writer_mutex());
+    Connection& db = store_->writer();
+    ASSERT_TRUE(db.Exec("DROP TABLE auth_client; DROP TABLE auth_operator;").ok());
+    ASSERT_TRUE(db.Exec("CREATE TABLE auth_client (client_id TEXT PRIMARY KEY, name TEXT NOT "
+                        "NULL, type TEXT NOT NULL, secret_hash TEXT NOT NULL, jwks_url TEXT NOT "
+                        "NULL, jwks_json TEXT NOT NULL, redirect_uris TEXT NOT NULL, scope TEXT "
+                        "NOT NULL, active INTEGER NOT NULL, created_at INTEGER NOT NULL) "
+                        "WITHOUT ROWID")
+                    .ok());
+    ASSERT_TRUE(db.Exec("INSERT INTO auth_client VALUES ('old', 'Old App', 'public', '', '', '', "
+                        "'[\"https://old.example/cb\"]', '', 1, 1000), ('off', 'Off', "
+                        "'public', '', '', '', '[]', '', 0, 2000)")
+                    .ok());
+    ASSERT_TRUE(db.Exec("UPDATE schema_info SET value = '1' WHERE key = 'auth_schema'").ok());
+  }
+  auto again = SqliteAuthStore::Open(*store_);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  auth_ = std::move(*again);
+  auto old = auth_->GetClient("old");
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  ASSERT_TRUE(old->has_value());
+  EXPECT_EQ((*old)->status, ClientStatus::kActive);
+  EXPECT_EQ((*old)->registered_by, "cli");
+  EXPECT_EQ((*old)->updated_at, 1000);
+  EXPECT_EQ((*old)->redirect_uris, std::vector<std::string>{"https://old.example/cb"});
+  EXPECT_TRUE((*old)->contacts.empty());
+  EXPECT_EQ((*auth_->GetClient("off"))->status, ClientStatus::kSuspended);
+  // The new columns and table are writable.
+  Client c = **old;
+  c.policy_uri = "https://old.example/privacy";
+  ASSERT_TRUE(auth_->PutClient(c).ok());
+  EXPECT_EQ((*auth_->GetClient("old"))->policy_uri, c.policy_uri);
+  Operator op;
+  op.username = "olga";
+  op.password_hash = "h";
+  ASSERT_TRUE(auth_->PutOperator(op).ok());
+  // Opening again does not upgrade twice.
+  auth_.reset();
+  again = SqliteAuthStore::Open(*store_);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  auth_ = std::move(*again);
+  EXPECT_EQ((*auth_->GetClient("old"))->policy_uri, c.policy_uri);
 }
 
 TEST_F(SqliteAuthStoreTest, NewerSchemaIsRefused) {
