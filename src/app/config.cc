@@ -51,6 +51,7 @@ void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
   if (auto v = t["statement_timeout_ms"].value_exact<int64_t>()) {
     c.db_statement_timeout_ms = static_cast<int>(*v);
   }
+  Get(t["prepared_statements"], c.db_prepared_statements);
   if (auto v = t["access_token_seconds"].value_exact<int64_t>()) {
     c.access_token_seconds = static_cast<int>(*v);
   }

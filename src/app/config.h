@@ -3,8 +3,8 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "src/base/status.h"
 
@@ -19,6 +19,9 @@ struct Config {
   int db_connect_timeout_seconds = 5;
   int db_acquire_timeout_ms = 5000;
   int db_statement_timeout_ms = 30000;
+  // Named prepared statements, cached per connection (plans are reused). Turn off behind a
+  // pooler in transaction mode that does not track them (pgbouncer before 1.21).
+  bool db_prepared_statements = true;
   std::string listen = "127.0.0.1:8080";
   std::string base_url;  // default: http://<listen>
   int threads = 0;
@@ -50,8 +53,8 @@ struct Config {
 // Reads the keys of a TOML file into `config` (only keys present in the file are set).
 // Keys: db, listen, base_url, threads, access_log, default_count, max_count, max_body_bytes,
 // paging_secret, read_url, pool_size, connect_timeout_seconds, acquire_timeout_ms,
-// statement_timeout_ms, dynamic_registration, rate_limit_*; also accepted inside [server],
-// [database] (db as url) and [fhir] tables.
+// statement_timeout_ms, prepared_statements, dynamic_registration, rate_limit_*; also accepted
+// inside [server], [database] (db as url) and [fhir] tables.
 Status LoadConfigFile(const std::string& path, Config& config);
 // As LoadConfigFile, for TOML text already in memory; `source` names it in error messages.
 Status LoadConfigString(std::string_view text, const std::string& source, Config& config);

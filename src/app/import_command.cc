@@ -234,6 +234,12 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
     Progress(tty, counts.total(), bytes_done, bytes_total, start, false);
   }
   Progress(tty, counts.total(), bytes_done, bytes_total, start, true);
+  if (counts.created + counts.updated + counts.deleted > 0) {
+    if (Status s = resources.UpdateStatistics(); !s.ok()) {
+      std::fprintf(stderr, "warning: updating the planner statistics failed: %s\n",
+                   s.message().c_str());
+    }
+  }
   // References of the stored resources must resolve within the store (this run included).
   int64_t unresolved = 0;
   for (const auto& [target, sites] : references) {

@@ -30,6 +30,7 @@ StoreOptions StoreOptionsFrom(const Config& config) {
   o.connect_timeout_seconds = config.db_connect_timeout_seconds;
   o.acquire_timeout_ms = config.db_acquire_timeout_ms;
   o.statement_timeout_ms = config.db_statement_timeout_ms;
+  o.prepared_statements = config.db_prepared_statements;
   return o;
 }
 
@@ -44,6 +45,7 @@ store::postgres::PostgresOptions PgOptions(const std::string& db, const StoreOpt
   p.connect_timeout_seconds = o.connect_timeout_seconds;
   p.acquire_timeout_ms = o.acquire_timeout_ms;
   p.statement_timeout_ms = o.statement_timeout_ms;
+  p.prepared_statements = o.prepared_statements;
   p.migrate = o.migrate;
   return p;
 }

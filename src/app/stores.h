@@ -19,6 +19,7 @@ struct StoreOptions {
   int connect_timeout_seconds = 5;
   int acquire_timeout_ms = 5000;
   int statement_timeout_ms = 30000;
+  bool prepared_statements = true;
   bool migrate = true;  // apply pending schema migrations when first connected
 };
 

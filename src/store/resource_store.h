@@ -101,6 +101,9 @@ class ResourceStore {
   virtual StatusOr<std::unique_ptr<WriteBatch>> BeginWrite() = 0;
   // Counts of current (not deleted) resources per type.
   virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> CountByType() = 0;
+  // Refreshes the query planner's statistics after a bulk load, so that the first searches on
+  // new data get good plans (PostgreSQL's autovacuum would only catch up minutes later).
+  virtual Status UpdateStatistics() { return Status::Ok(); }
 };
 
 }  // namespace portico::store

@@ -118,7 +118,7 @@ StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgOptions& options) {
   // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of printing to stderr.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
-  return std::unique_ptr<PgConn>(new PgConn(conn));
+  return std::unique_ptr<PgConn>(new PgConn(conn, options.prepared_statements));
 }
 
 PgConn::~PgConn() { PQfinish(conn_); }
@@ -157,7 +157,11 @@ Status PgConn::ResultError(PGresult* res, std::string_view what) {
   return InternalError(text);
 }
 
-StatusOr<PgResult> PgConn::Exec(const std::string& sql, const std::vector<sql::Param>& params) {
+// Prepared statements kept per connection; further distinct statements run unnamed.
+constexpr size_t kMaxPrepared = 1000;
+
+StatusOr<PgResult> PgConn::Exec(const std::string& sql, const std::vector<sql::Param>& params,
+                                bool reuse_plan) {
   std::vector<std::string> storage;
   storage.reserve(params.size());
   std::vector<const char*> values;
@@ -184,8 +188,37 @@ StatusOr<PgResult> PgConn::Exec(const std::string& sql, const std::vector<sql::P
       values[i] = storage[k++].c_str();
     }
   }
-  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
-                               values.data(), nullptr, nullptr, 0);
+  PGresult* res = nullptr;
+  const bool prepare = prepare_ && reuse_plan;
+  if (prepare) {
+    // The key holds the parameter types too: the same text bound with other types is another
+    // statement.
+    std::string key = sql;
+    key.push_back('\0');
+    for (Oid t : types) {
+      key += std::to_string(t);
+      key.push_back(',');
+    }
+    auto it = prepared_.find(key);
+    if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
+      std::string name = "p" + std::to_string(prepared_.size());
+      PGresult* prep = PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(params.size()),
+                                 types.data());
+      if (prep == nullptr || PQresultStatus(prep) != PGRES_COMMAND_OK) {
+        return ResultError(prep, "query failed");
+      }
+      PQclear(prep);
+      it = prepared_.emplace(std::move(key), std::move(name)).first;
+    }
+    if (it != prepared_.end()) {
+      res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()),
+                           values.data(), nullptr, nullptr, 0);
+    }
+  }
+  if (res == nullptr && (!prepare || prepared_.size() >= kMaxPrepared)) {
+    res = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
+                       values.data(), nullptr, nullptr, 0);
+  }
   if (res == nullptr) {
     return ResultError(nullptr, "query failed");
   }
@@ -318,7 +351,8 @@ PgPool::Lease::~Lease() {
 
 Status PgExecutor::Query(const std::string& sql, const std::vector<sql::Param>& params,
                          const std::function<Status(const sql::Row&)>& on_row) {
-  ASSIGN_OR_RETURN(PgResult res, conn_.Exec(sql, params));
+  // Search SQL: the best plan depends on the values (a patient with 14 or 5,000 rows).
+  ASSIGN_OR_RETURN(PgResult res, conn_.Exec(sql, params, /*reuse_plan=*/false));
   for (int i = 0; i < res.rows(); ++i) {
     ResultRow row(res, i);
     RETURN_IF_ERROR(on_row(row));

@@ -1,7 +1,7 @@
 // A thin RAII layer over libpq: results, connections with parameterized statements and COPY, and
-// a bounded connection pool. Statements are unnamed (PQexecParams), so the code works behind
-// pgbouncer in transaction mode. Connection strings are never logged or put in error messages
-// (they may carry a password).
+// a bounded connection pool. Statements are prepared once per connection (or unnamed when
+// PgOptions::prepared_statements is off, for pgbouncer in transaction mode). Connection strings are
+// never logged or put in error messages (they may carry a password).
 #pragma once
 
 #include <chrono>
@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <libpq-fe.h>
@@ -48,6 +49,11 @@ struct PgOptions {
   int connect_timeout_seconds = 5;
   int statement_timeout_ms = 30000;  // 0 = none
   std::string application_name = "portico";
+  // Statements run as named prepared statements, prepared once per connection and SQL text (up
+  // to a bound), so that PostgreSQL parses and plans a repeated query once. Off: every statement
+  // is unnamed (PQexecParams), as a pooler in transaction mode without prepared-statement
+  // support (pgbouncer before 1.21) needs.
+  bool prepared_statements = true;
 };
 
 // One connection. Used by one thread at a time.
@@ -62,7 +68,10 @@ class PgConn {
   // Runs one statement with `params` bound ($1, $2, ...). Errors: kAborted for unique violations,
   // serialization failures and deadlocks; kInvalidArgument for data the server rejects as
   // malformed (e.g. invalid UTF-8); kUnavailable when the connection is lost; kInternal else.
-  StatusOr<PgResult> Exec(const std::string& sql, const std::vector<sql::Param>& params = {});
+  // `reuse_plan` = false: plan this execution for these very values (an unnamed statement), for
+  // search queries whose best plan depends on the values (a generic plan would not).
+  StatusOr<PgResult> Exec(const std::string& sql, const std::vector<sql::Param>& params = {},
+                          bool reuse_plan = true);
   // Runs `copy_sql` (COPY ... FROM STDIN, text format) sending `data` as its rows.
   Status Copy(const std::string& copy_sql, std::string_view data);
   // True while the connection is usable and outside a transaction.
@@ -71,9 +80,12 @@ class PgConn {
   PGconn* raw() const { return conn_; }
 
  private:
-  explicit PgConn(PGconn* conn) : conn_(conn) {}
+  PgConn(PGconn* conn, bool prepare) : conn_(conn), prepare_(prepare) {}
   Status ResultError(PGresult* res, std::string_view what);
   PGconn* conn_;
+  bool prepare_;
+  // SQL text plus parameter types -> statement name, for this connection's prepared statements.
+  std::unordered_map<std::string, std::string> prepared_;
 };
 
 // Appends `field` to a COPY text-format row, escaped (no delimiter is added).

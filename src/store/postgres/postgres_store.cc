@@ -460,6 +460,7 @@ PostgresStore::PostgresStore(const PostgresOptions& options,
   po.conninfo = options.url;
   po.connect_timeout_seconds = options.connect_timeout_seconds;
   po.statement_timeout_ms = options.statement_timeout_ms;
+  po.prepared_statements = options.prepared_statements;
   primary_ = std::make_unique<PgPool>(po, options.pool_size, options.acquire_timeout_ms);
   if (!options.read_url.empty()) {
     po.conninfo = options.read_url;
@@ -654,6 +655,11 @@ StatusOr<std::unique_ptr<WriteBatch>> PostgresStore::BeginWrite() {
   auto batch = std::make_unique<PgWriteBatch>(this, std::move(conn));
   RETURN_IF_ERROR(batch->Begin());
   return std::unique_ptr<WriteBatch>(std::move(batch));
+}
+
+Status PostgresStore::UpdateStatistics() {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, Primary());
+  return conn->Exec("ANALYZE").status();
 }
 
 StatusOr<std::vector<std::pair<std::string, int64_t>>> PostgresStore::CountByType() {

@@ -39,6 +39,7 @@ struct PostgresOptions {
   int connect_timeout_seconds = 5;
   int acquire_timeout_ms = 5000;     // waiting for a free pooled connection
   int statement_timeout_ms = 30000;  // per statement (0 = none)
+  bool prepared_statements = true;   // see PgOptions::prepared_statements
   bool migrate = true;               // apply pending migrations when first connected
 };
 
@@ -64,6 +65,7 @@ class PostgresStore : public ResourceStore {
                               const fhir::AccessScope& scope) override;
   StatusOr<std::unique_ptr<WriteBatch>> BeginWrite() override;
   StatusOr<std::vector<std::pair<std::string, int64_t>>> CountByType() override;
+  Status UpdateStatistics() override;
 
   // A primary connection once the schema is ready (kUnavailable before). For PostgresAuthStore.
   StatusOr<PgPool::Lease> Primary();
