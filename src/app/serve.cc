@@ -426,6 +426,7 @@ int RunServe(const Config& config) {
     return PatientLabel(resources, patient_id);
   };
   as = std::make_unique<oauth::AuthorizationServer>(*st.auth, keys, oo, labeler, clock);
+  as->set_async_audit([&audit](store::AuditEvent e) { audit.Record(std::move(e)); });
   oauth::AdminOptions ao;
   ao.issuer = base_url;
   ao.secure_cookies = oo.secure_cookies;

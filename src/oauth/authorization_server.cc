@@ -921,11 +921,11 @@ StatusOr<json::Value> AuthorizationServer::IssueTokens(const store::Grant& grant
   int64_t now = clock_.NowMillis() / 1000;
   auth::ScopeSet scopes = auth::ParseScopeString(scope);
   std::string fhir_user = FhirUserOf(*user, grant.patient_id);
-  ASSIGN_OR_RETURN(std::string access_token,
-                   SignAccessToken(*snap->current,
-                                   {options_.issuer, options_.fhir_base, grant.username,
-                                    grant.client_id, scope, grant.grant_id, grant.patient_id,
-                                    fhir_user, now, options_.access_token_seconds}));
+  ASSIGN_OR_RETURN(
+      std::string access_token,
+      SignAccessToken(*snap->current, {options_.issuer, options_.fhir_base, grant.username,
+                                       grant.client_id, scope, grant.grant_id, grant.patient_id,
+                                       fhir_user, now, options_.access_token_seconds}));
   json::Value out = json::Value::MakeObject();
   out.Set("access_token", json::Value::String(access_token));
   out.Set("token_type", json::Value::String("Bearer"));
@@ -1047,8 +1047,7 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     if (!issued.ok()) {
       return OAuthError(500, "server_error", "could not issue tokens");
     }
-    (void)store_.Audit(
-        {now, "token.issued", g.client_id, g.username, g.patient_id, "grant=" + g.grant_id});
+    AuditAsync({now, "token.issued", g.client_id, g.username, g.patient_id, "grant=" + g.grant_id});
     return Json(200, *issued);
   }
   if (grant_type == "refresh_token") {
@@ -1101,19 +1100,18 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
       expires =
           std::max<base::Millis>(expires, now + options_.refresh_days * 86400000LL);  // sliding
     }
-    auto rotated = store_.RotateRefresh(g.grant_id, g.refresh_hash, Sha(next), expires);
+    auto rotated = store_.RotateRefresh(g.grant_id, g.refresh_hash, Sha(next), expires, now);
     if (!rotated.ok()) {
       return OAuthError(503, "temporarily_unavailable", "please try again");
     }
     if (!*rotated) {
       return OAuthError(400, "invalid_grant", "the refresh token was already used");
     }
-    (void)store_.TouchGrant(g.grant_id, now);
     auto issued = IssueTokens(g, scope, "", next);
     if (!issued.ok()) {
       return OAuthError(500, "server_error", "could not issue tokens");
     }
-    (void)store_.Audit(
+    AuditAsync(
         {now, "token.refreshed", g.client_id, g.username, g.patient_id, "grant=" + g.grant_id});
     return Json(200, *issued);
   }
@@ -1153,9 +1151,9 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     }
     int64_t now_s = now / 1000;
     int lifetime = std::min(options_.access_token_seconds, 300);  // backend tokens: 5 minutes
-    auto token = SignAccessToken(*snap->current,
-                                 {options_.issuer, options_.fhir_base, client.client_id,
-                                  client.client_id, g.scope, g.grant_id, "", "", now_s, lifetime});
+    auto token = SignAccessToken(
+        *snap->current, {options_.issuer, options_.fhir_base, client.client_id, client.client_id,
+                         g.scope, g.grant_id, "", "", now_s, lifetime});
     if (!token.ok()) {
       return OAuthError(500, "server_error", "could not issue tokens");
     }
@@ -1164,8 +1162,8 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     out.Set("token_type", json::Value::String("Bearer"));
     out.Set("expires_in", json::Value::Int(lifetime));
     out.Set("scope", json::Value::String(g.scope));
-    (void)store_.Audit({now, "token.issued", g.client_id, g.username, "",
-                        "client_credentials grant=" + g.grant_id});
+    AuditAsync({now, "token.issued", g.client_id, g.username, "",
+                "client_credentials grant=" + g.grant_id});
     return Json(200, out);
   }
   if (grant_type.empty()) {

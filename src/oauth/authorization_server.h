@@ -38,8 +38,8 @@ struct OAuthOptions {
   int auth_request_seconds = 900;  // time to finish login and consent
   int max_failed_logins = 5;       // then the account locks
   int lockout_seconds = 900;
-  bool secure_cookies = true;      // false only for plain-http loopback development
-  UrlFetcher fetch_url;            // for clients registered with --jwks-url (may be empty)
+  bool secure_cookies = true;  // false only for plain-http loopback development
+  UrlFetcher fetch_url;        // for clients registered with --jwks-url (may be empty)
   DynamicRegistration dynamic_registration = DynamicRegistration::kOff;
 };
 
@@ -61,7 +61,22 @@ class AuthorizationServer {
   // rest.security of the CapabilityStatement with the oauth-uris extension.
   std::string CapabilitySecurity() const;
 
+  // Where the token endpoint's routine events (tokens issued and refreshed) go: a batching
+  // writer, so that an issuance costs no extra durable commit. Unset: written to the store at
+  // once. Security events (logins, consent, replayed codes, revocations) are always written at
+  // once.
+  void set_async_audit(std::function<void(store::AuditEvent)> audit) {
+    async_audit_ = std::move(audit);
+  }
+
  private:
+  void AuditAsync(store::AuditEvent event) {
+    if (async_audit_) {
+      async_audit_(std::move(event));
+    } else {
+      (void)store_.Audit(event);
+    }
+  }
   http::Response Authorize(const http::Request& req);
   http::Response Login(const http::Request& req);
   http::Response Pick(const http::Request& req);
@@ -87,6 +102,7 @@ class AuthorizationServer {
   OAuthOptions options_;
   PatientLabeler labeler_;
   const base::Clock& clock_;
+  std::function<void(store::AuditEvent)> async_audit_;
 };
 
 }  // namespace portico::oauth

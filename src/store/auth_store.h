@@ -55,7 +55,7 @@ struct Client {
   std::string jwks_url;     // asymmetric clients: where their keys are (jwks_uri)
   std::string jwks_json;    // asymmetric clients: their keys inline (jwks)
   std::vector<std::string> redirect_uris;
-  std::string scope;  // scopes the client may ask for ("" = any)
+  std::string scope;       // scopes the client may ask for ("" = any)
   std::string client_uri;  // the app's home page
   std::string policy_uri;  // its privacy policy
   std::string tos_uri;     // its terms of service
@@ -81,9 +81,9 @@ struct Operator {
 
 struct User {
   std::string username;
-  std::string password_hash;   // Argon2id PHC string
-  std::string patient_id;      // the member's own record ("" for a pure delegate)
-  std::string fhir_user;       // e.g. "RelatedPerson/x" for a delegate ("" = Patient/<patient_id>)
+  std::string password_hash;  // Argon2id PHC string
+  std::string patient_id;     // the member's own record ("" for a pure delegate)
+  std::string fhir_user;      // e.g. "RelatedPerson/x" for a delegate ("" = Patient/<patient_id>)
   std::vector<std::string> represents;  // members this user may act for
   int failed_logins = 0;
   base::Millis locked_until = 0;
@@ -92,18 +92,18 @@ struct User {
 
 // An authorization request between /authorize and the code, kept server-side.
 struct AuthRequest {
-  std::string id_hash;        // SHA-256 of the transaction id in the pages' URLs
-  std::string session_hash;   // SHA-256 of the browser session cookie that started it
-  std::string csrf_token;     // expected in every form post of this transaction
+  std::string id_hash;       // SHA-256 of the transaction id in the pages' URLs
+  std::string session_hash;  // SHA-256 of the browser session cookie that started it
+  std::string csrf_token;    // expected in every form post of this transaction
   std::string client_id;
   std::string redirect_uri;
-  std::string scope;          // as requested
+  std::string scope;  // as requested
   std::string state;
   std::string nonce;
   std::string code_challenge;
   std::string code_challenge_method;
-  std::string username;       // set after login
-  std::string patient_id;     // set after login (self) or the picker (delegate)
+  std::string username;    // set after login
+  std::string patient_id;  // set after login (self) or the picker (delegate)
   base::Millis expires_at = 0;
 };
 
@@ -111,13 +111,13 @@ struct AuthCode {
   std::string code_hash;  // SHA-256 of the code
   std::string client_id;
   std::string redirect_uri;
-  std::string scope;      // as granted
+  std::string scope;  // as granted
   std::string username;
   std::string patient_id;
   std::string nonce;
   std::string code_challenge;
   std::string code_challenge_method;
-  std::string grant_id;   // the grant this code creates
+  std::string grant_id;  // the grant this code creates
   base::Millis expires_at = 0;
   bool used = false;
 };
@@ -144,11 +144,11 @@ struct SigningKeyRecord {
 
 struct AuditEvent {
   base::Millis at = 0;
-  std::string event;      // e.g. "grant.created", "login.failed", "token.refreshed", "fhir.read"
+  std::string event;  // e.g. "grant.created", "login.failed", "token.refreshed", "fhir.read"
   std::string client_id;
   std::string username;
   std::string patient_id;
-  std::string detail;     // never tokens, secrets or resource bodies
+  std::string detail;  // never tokens, secrets or resource bodies
 };
 
 class AuthStore {
@@ -198,9 +198,11 @@ class AuthStore {
   virtual StatusOr<std::optional<Grant>> GetGrant(const std::string& grant_id) = 0;
   virtual StatusOr<std::optional<Grant>> FindGrantByRefresh(const std::string& refresh_hash) = 0;
   // Replaces the refresh token of a live grant only if it still is `old_hash` (rotation without
-  // races). Returns false when it was not.
+  // races), and records the use (`used_at` > 0: last_used_at) in the same write. Returns false
+  // when it was not.
   virtual StatusOr<bool> RotateRefresh(const std::string& grant_id, const std::string& old_hash,
-                                       const std::string& new_hash, base::Millis expires_at) = 0;
+                                       const std::string& new_hash, base::Millis expires_at,
+                                       base::Millis used_at = 0) = 0;
   virtual Status RevokeGrant(const std::string& grant_id) = 0;
   // Revokes every live grant of a user (optionally only those for one patient).
   virtual Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) = 0;

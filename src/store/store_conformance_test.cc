@@ -790,12 +790,13 @@ TEST_P(StoreConformance, GrantRoundTripAndLookups) {
 
 TEST_P(StoreConformance, RotateRefreshIsCompareAndSwap) {
   ASSERT_TRUE(auth_->PutGrant(MakeGrant("g1", "alice", "p1", "r1")).ok());
-  auto ok = auth_->RotateRefresh("g1", "r1", "r2", kNow + 7200000);
+  auto ok = auth_->RotateRefresh("g1", "r1", "r2", kNow + 7200000, kNow + 5);
   ASSERT_TRUE(ok.ok());
   EXPECT_TRUE(*ok);
   auto got = auth_->GetGrant("g1");
   EXPECT_EQ((*got)->refresh_hash, "r2");
   EXPECT_EQ((*got)->refresh_expires_at, kNow + 7200000);
+  EXPECT_EQ((*got)->last_used_at, kNow + 5);  // the use is recorded in the same write
   EXPECT_FALSE(auth_->FindGrantByRefresh("r1")->has_value());
   EXPECT_EQ((*auth_->FindGrantByRefresh("r2"))->grant_id, "g1");
 

@@ -572,14 +572,15 @@ StatusOr<std::optional<Grant>> PostgresAuthStore::FindGrantByRefresh(
 StatusOr<bool> PostgresAuthStore::RotateRefresh(const std::string& grant_id,
                                                 const std::string& old_hash,
                                                 const std::string& new_hash,
-                                                base::Millis expires_at) {
+                                                base::Millis expires_at, base::Millis used_at) {
   if (old_hash.empty()) {
     return false;
   }
   ASSIGN_OR_RETURN(PgResult r, Exec("UPDATE auth_grant SET refresh_hash = $1, "
-                                    "refresh_expires_at = $2 WHERE grant_id = $3 AND "
+                                    "refresh_expires_at = $2, last_used_at = GREATEST("
+                                    "last_used_at, $5) WHERE grant_id = $3 AND "
                                     "refresh_hash = $4 AND revoked = 0",
-                                    {new_hash, expires_at, grant_id, old_hash}));
+                                    {new_hash, expires_at, grant_id, old_hash, used_at}));
   return r.Changed() > 0;
 }
 

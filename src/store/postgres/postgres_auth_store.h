@@ -59,7 +59,8 @@ class PostgresAuthStore : public AuthStore {
   StatusOr<std::optional<Grant>> GetGrant(const std::string& grant_id) override;
   StatusOr<std::optional<Grant>> FindGrantByRefresh(const std::string& refresh_hash) override;
   StatusOr<bool> RotateRefresh(const std::string& grant_id, const std::string& old_hash,
-                               const std::string& new_hash, base::Millis expires_at) override;
+                               const std::string& new_hash, base::Millis expires_at,
+                               base::Millis used_at = 0) override;
   Status RevokeGrant(const std::string& grant_id) override;
   Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) override;
   StatusOr<std::vector<Grant>> ListGrants(const std::string& username) override;

@@ -875,17 +875,18 @@ StatusOr<std::optional<Grant>> SqliteAuthStore::FindGrantByRefresh(
 
 StatusOr<bool> SqliteAuthStore::RotateRefresh(const std::string& grant_id,
                                               const std::string& old_hash,
-                                              const std::string& new_hash,
-                                              base::Millis expires_at) {
+                                              const std::string& new_hash, base::Millis expires_at,
+                                              base::Millis used_at) {
   if (old_hash.empty()) {
     return false;
   }
   ASSIGN_OR_RETURN(int changed,
-                   WriteOne("UPDATE auth_grant SET refresh_hash = ?, refresh_expires_at = ? "
-                            "WHERE grant_id = ? AND refresh_hash = ? AND revoked = 0",
+                   WriteOne("UPDATE auth_grant SET refresh_hash = ?, refresh_expires_at = ?, "
+                            "last_used_at = MAX(last_used_at, ?) WHERE grant_id = ? AND "
+                            "refresh_hash = ? AND revoked = 0",
                             [&](Statement& st) {
-                              st.Bind(1, new_hash).Bind(2, expires_at).Bind(3, grant_id);
-                              st.Bind(4, old_hash);
+                              st.Bind(1, new_hash).Bind(2, expires_at).Bind(3, used_at);
+                              st.Bind(4, grant_id).Bind(5, old_hash);
                             }));
   return changed > 0;
 }
