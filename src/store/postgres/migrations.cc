@@ -185,6 +185,24 @@ CREATE TABLE auth_operator (
   locked_until BIGINT NOT NULL, created_at BIGINT NOT NULL);
 )sql";
 
+// The member-data tables keyed by their patient compartment, the distribution column of a
+// sharded deployment (whose unique keys must contain it): resource (patient, seq) and
+// (patient, type, id), resource_version (patient, type, id, version); compartment already is.
+// Uniqueness of type/id across patients is kept by the writer, which looks every key up under
+// the write lock before it inserts; plain indexes serve the lookups by seq and by type/id.
+constexpr const char* kV4 = R"sql(
+ALTER TABLE resource DROP CONSTRAINT resource_pkey;
+ALTER TABLE resource DROP CONSTRAINT resource_type_id_key;
+ALTER TABLE resource ADD CONSTRAINT resource_pkey PRIMARY KEY (patient, seq);
+ALTER TABLE resource ADD CONSTRAINT resource_patient_type_id UNIQUE (patient, type, id);
+CREATE INDEX resource_seq ON resource (seq);
+CREATE INDEX resource_type_id ON resource (type, id);
+ALTER TABLE resource_version DROP CONSTRAINT resource_version_pkey;
+ALTER TABLE resource_version ADD CONSTRAINT resource_version_pkey
+  PRIMARY KEY (patient, type, id, version);
+CREATE INDEX resource_version_type_id ON resource_version (type, id, version);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -192,6 +210,7 @@ const std::vector<Migration>& Migrations() {
       {1, "resources, versions, search indexes, compartments and auth data", Expand(kV1)},
       {2, "patient distribution key on every member-data table", Expand(kV2)},
       {3, "app registration metadata, client status and operator accounts", Expand(kV3)},
+      {4, "member-data keys lead with the patient compartment", Expand(kV4)},
   };
   return *migrations;
 }

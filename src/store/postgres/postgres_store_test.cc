@@ -135,6 +135,17 @@ TEST_F(PostgresStoreTest, MigratesThePreviousReleasesSchemaWithItsData) {
   EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM resource WHERE id = 'o1' AND patient = ''"), 1);
   EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM resource_version WHERE patient = 'p1'"), 1);
   EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM idx_token WHERE patient = 'p1'"), 1);
+  // Every unique key of a member-data table holds the patient (a sharded engine requires it).
+  EXPECT_EQ(Count(*c,
+                  "SELECT COUNT(*) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+                  "WHERE t.relname IN ('resource', 'resource_version', 'compartment') AND "
+                  "i.indisunique AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE "
+                  "a.attrelid = t.oid AND a.attname = 'patient' AND a.attnum = ANY(i.indkey))"),
+            0);
+  EXPECT_EQ(Count(*c,
+                  "SELECT COUNT(*) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+                  "WHERE t.relname = 'resource' AND i.indisunique"),
+            2);
   fhir::SearchOptions so;
   so.base_url = "http://x/fhir";
   auto q = fhir::ParseSearch(*registry_, "Patient", {{"gender", "female"}}, so);
