@@ -11,13 +11,12 @@
 #include "src/base/strings.h"
 #include "src/json/json.h"
 #include "src/oauth/client_metadata.h"
+#include "src/oauth/handler_util.h"
 #include "src/oauth/pages.h"
 
 namespace portico::oauth {
 
 namespace {
-
-using Params = std::multimap<std::string, std::string>;
 
 constexpr const char* kSessionCookie = "portico_admin";          // a signed-in operator
 constexpr const char* kBrowserCookie = "portico_admin_browser";  // binds the sign-in form
@@ -25,64 +24,13 @@ constexpr const char* kSessionClient = "portico-admin";  // marks admin records 
 constexpr std::string_view kApiPrefix = "/admin/api/clients";
 constexpr std::string_view kClientPagePrefix = "/admin/clients/";
 
-std::string Sha(std::string_view s) { return base::Sha256Hex(s); }
-
-std::string Random(size_t bytes) {
-  auto r = auth::RandomToken(bytes);
-  return r.ok() ? *r : std::string();
-}
-
-std::string Get(const Params& p, const std::string& key) {
-  auto it = p.find(key);
-  return it == p.end() ? std::string() : it->second;
-}
-
-std::string CookieValue(const http::Request& req, std::string_view name) {
-  for (const auto& [k, v] : req.headers) {
-    if (k != "cookie") {
-      continue;
-    }
-    for (std::string_view part : base::Split(v, ';')) {
-      part = base::Trim(part);
-      size_t eq = part.find('=');
-      if (eq != std::string_view::npos && part.substr(0, eq) == name) {
-        return std::string(part.substr(eq + 1));
-      }
-    }
-  }
-  return {};
-}
-
-http::Response Json(int status, const json::Value& v) {
-  http::Response r;
-  r.status = status;
-  r.body = json::Serialize(v);
-  r.SetHeader("Content-Type", "application/json");
-  r.SetHeader("Cache-Control", "no-store");
-  r.SetHeader("Pragma", "no-cache");
-  return r;
-}
+http::Response Json(int status, const json::Value& v) { return JsonResponse(status, v); }
 
 http::Response ApiError(int status, const std::string& error, const std::string& description) {
-  json::Value v = json::Value::MakeObject();
-  v.Set("error", json::Value::String(error));
-  if (!description.empty()) {
-    v.Set("error_description", json::Value::String(description));
-  }
-  return Json(status, v);
+  return ErrorResponse(status, error, description);
 }
 
-http::Response Redirect(const std::string& location) {
-  http::Response r;
-  r.status = 303;
-  r.SetHeader("Location", location);
-  r.SetHeader("Cache-Control", "no-store");
-  return r;
-}
-
-std::string FormatWhen(base::Millis ms) {
-  return ms <= 0 ? std::string("-") : base::FormatInstant(ms).substr(0, 16).replace(10, 1, " ");
-}
+http::Response Redirect(const std::string& location) { return RedirectResponse(303, location); }
 
 std::string E(std::string_view s) { return HtmlEscape(s); }
 

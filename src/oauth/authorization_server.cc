@@ -14,87 +14,23 @@
 #include "src/base/strings.h"
 #include "src/oauth/access_token.h"
 #include "src/oauth/client_metadata.h"
+#include "src/oauth/handler_util.h"
 #include "src/oauth/pages.h"
 
 namespace portico::oauth {
 
 namespace {
 
-using Params = std::multimap<std::string, std::string>;
-
 constexpr const char* kSessionCookie = "portico_session";
-
-std::string Sha(std::string_view s) { return base::Sha256Hex(s); }
-
-std::string Random(size_t bytes) {
-  auto r = auth::RandomToken(bytes);
-  return r.ok() ? *r : std::string();
-}
-
-std::string Get(const Params& p, const std::string& key) {
-  auto it = p.find(key);
-  return it == p.end() ? std::string() : it->second;
-}
 
 int Count(const Params& p, const std::string& key) { return static_cast<int>(p.count(key)); }
 
-// Query parameters for GET, form body for POST (application/x-www-form-urlencoded).
-bool ReadParams(const http::Request& req, Params& out, bool include_query) {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  if (include_query || req.method != "POST") {
-    if (!http::ParseFormEncoded(req.query, pairs)) {
-      return false;
-    }
-  }
-  if (req.method == "POST") {
-    std::string ct = base::ToLowerAscii(req.Header("content-type"));
-    if (base::StartsWith(ct, "application/x-www-form-urlencoded")) {
-      if (!http::ParseFormEncoded(req.body, pairs)) {
-        return false;
-      }
-    }
-  }
-  for (auto& [k, v] : pairs) {
-    out.emplace(std::move(k), std::move(v));
-  }
-  return true;
-}
-
-std::string CookieValue(const http::Request& req, std::string_view name) {
-  for (const auto& [k, v] : req.headers) {
-    if (k != "cookie") {
-      continue;
-    }
-    for (std::string_view part : base::Split(v, ';')) {
-      part = base::Trim(part);
-      size_t eq = part.find('=');
-      if (eq != std::string_view::npos && part.substr(0, eq) == name) {
-        return std::string(part.substr(eq + 1));
-      }
-    }
-  }
-  return {};
-}
-
 http::Response Html(int status, std::string body) { return HtmlResponse(status, std::move(body)); }
 
-http::Response Json(int status, const json::Value& v) {
-  http::Response r;
-  r.status = status;
-  r.body = json::Serialize(v);
-  r.SetHeader("Content-Type", "application/json");
-  r.SetHeader("Cache-Control", "no-store");
-  r.SetHeader("Pragma", "no-cache");
-  return r;
-}
+http::Response Json(int status, const json::Value& v) { return JsonResponse(status, v); }
 
 http::Response OAuthError(int status, const std::string& error, const std::string& description) {
-  json::Value v = json::Value::MakeObject();
-  v.Set("error", json::Value::String(error));
-  if (!description.empty()) {
-    v.Set("error_description", json::Value::String(description));
-  }
-  return Json(status, v);
+  return ErrorResponse(status, error, description);
 }
 
 std::string AppendParams(const std::string& uri,
@@ -113,13 +49,7 @@ std::string AppendParams(const std::string& uri,
   return out;
 }
 
-http::Response Redirect(const std::string& location) {
-  http::Response r;
-  r.status = 302;
-  r.SetHeader("Location", location);
-  r.SetHeader("Cache-Control", "no-store");
-  return r;
-}
+http::Response Redirect(const std::string& location) { return RedirectResponse(302, location); }
 
 http::Response RedirectError(const std::string& redirect_uri, const std::string& error,
                              const std::string& description, const std::string& state) {
@@ -1383,10 +1313,6 @@ namespace {
 
 constexpr const char* kManageCookie = "portico_manage";
 constexpr const char* kManageClient = "portico-manage";
-
-std::string FormatWhen(base::Millis ms) {
-  return ms <= 0 ? std::string("-") : base::FormatInstant(ms).substr(0, 16).replace(10, 1, " ");
-}
 
 }  // namespace
 

@@ -76,9 +76,10 @@ std::string LoginPage(const std::string& action, const std::string& tx, const st
 std::string PickerPage(const std::string& action, const std::string& tx, const std::string& csrf,
                        const std::string& app_name, const std::vector<PickerChoice>& choices,
                        const std::string& error) {
-  std::string body = "<h1>Whose records?</h1><p>You may act for more than one member. Choose "
-                     "whose records <strong>" +
-                     HtmlEscape(app_name) + "</strong> may see.</p>";
+  std::string body =
+      "<h1>Whose records?</h1><p>You may act for more than one member. Choose "
+      "whose records <strong>" +
+      HtmlEscape(app_name) + "</strong> may see.</p>";
   if (!error.empty()) {
     body += "<p class=\"error\" role=\"alert\">" + HtmlEscape(error) + "</p>";
   }
@@ -95,20 +96,20 @@ std::string PickerPage(const std::string& action, const std::string& tx, const s
 
 std::string ConsentPage(const std::string& action, const std::string& tx, const std::string& csrf,
                         const std::string& app_name, const std::string& patient_label,
-                        const std::vector<ConsentItem>& items, bool offline_access,
-                        bool wildcard) {
+                        const std::vector<ConsentItem>& items, bool offline_access, bool wildcard) {
   std::string body = "<h1>Allow " + HtmlEscape(app_name) + " to access your records?</h1>";
-  body += "<p>The app is asking for access to the records of <strong>" +
-          HtmlEscape(patient_label) +
+  body += "<p>The app is asking for access to the records of <strong>" + HtmlEscape(patient_label) +
           "</strong>. Untick anything you do not want to share. You can revoke access later.</p>";
   if (offline_access) {
-    body += "<p class=\"note\"><strong>Long-lived access:</strong> this app asks to keep access "
-            "when you are not using it (offline access). It can keep reading your records for "
-            "months, until you revoke it.</p>";
+    body +=
+        "<p class=\"note\"><strong>Long-lived access:</strong> this app asks to keep access "
+        "when you are not using it (offline access). It can keep reading your records for "
+        "months, until you revoke it.</p>";
   }
   if (wildcard) {
-    body += "<p class=\"note\"><strong>All types of data:</strong> a request below covers every "
-            "type of health record, including types added in the future.</p>";
+    body +=
+        "<p class=\"note\"><strong>All types of data:</strong> a request below covers every "
+        "type of health record, including types added in the future.</p>";
   }
   body += "<form method=\"post\" action=\"" + HtmlEscape(action) + "\">" + Hidden(tx, csrf);
   for (const ConsentItem& item : items) {
@@ -116,8 +117,9 @@ std::string ConsentPage(const std::string& action, const std::string& tx, const 
             HtmlEscape(item.scope) + "\" checked> " + HtmlEscape(item.description) +
             "</label><code>" + HtmlEscape(item.scope) + "</code></div>";
   }
-  body += "<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>"
-          "<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>";
+  body +=
+      "<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>"
+      "<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>";
   return Page("Allow access", body);
 }
 
@@ -158,8 +160,8 @@ http::Response HtmlResponse(int status, std::string body) {
 }
 
 std::string ErrorPage(const std::string& title, const std::string& message) {
-  return Page(title, "<h1>" + HtmlEscape(title) + "</h1><p class=\"error\">" +
-                         HtmlEscape(message) + "</p>");
+  return Page(title, "<h1>" + HtmlEscape(title) + "</h1><p class=\"error\">" + HtmlEscape(message) +
+                         "</p>");
 }
 
 }  // namespace portico::oauth

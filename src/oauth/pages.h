@@ -33,8 +33,7 @@ struct ConsentItem {
 };
 std::string ConsentPage(const std::string& action, const std::string& tx, const std::string& csrf,
                         const std::string& app_name, const std::string& patient_label,
-                        const std::vector<ConsentItem>& items, bool offline_access,
-                        bool wildcard);
+                        const std::vector<ConsentItem>& items, bool offline_access, bool wildcard);
 
 std::string ErrorPage(const std::string& title, const std::string& message);
 
