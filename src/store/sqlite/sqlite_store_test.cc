@@ -1,0 +1,154 @@
+#include "src/store/sqlite/sqlite_store.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "src/fhir/model/resource.h"
+#include "src/fhir/search/query_parser.h"
+#include "src/store/sqlite/db.h"
+
+namespace portico::store::sqlite {
+namespace {
+
+// The index tables as schema 1 laid them out: rowid tables with an index on res.
+constexpr const char* kSchema1IndexTables[][3] = {
+    {"idx_token", "type, param, system, code, text",
+     "CREATE INDEX idx_token_code ON idx_token (type, param, code, system, res)"},
+    {"idx_string", "type, param, norm, exact",
+     "CREATE INDEX idx_string_norm ON idx_string (type, param, norm, res)"},
+    {"idx_date", "type, param, lo, hi",
+     "CREATE INDEX idx_date_lo ON idx_date (type, param, lo, hi, res)"},
+    {"idx_reference", "type, param, target_type, target_id, url",
+     "CREATE INDEX idx_reference_target ON idx_reference (type, param, target_id, target_type, "
+     "res); CREATE INDEX idx_reference_rev ON idx_reference (target_type, target_id, type, "
+     "param)"},
+    {"idx_quantity", "type, param, value, system, code, unit",
+     "CREATE INDEX idx_quantity_value ON idx_quantity (type, param, value, res)"},
+    {"idx_number", "type, param, value",
+     "CREATE INDEX idx_number_value ON idx_number (type, param, value, res)"},
+    {"idx_uri", "type, param, value",
+     "CREATE INDEX idx_uri_value ON idx_uri (type, param, value, res)"},
+    {"idx_composite",
+     "type, param, grp, comp, system, code, text, norm, exact, lo, hi, target_type, target_id, "
+     "url, value, unit",
+     "CREATE INDEX idx_composite_code ON idx_composite (type, param, comp, code, res, grp); CREATE "
+     "INDEX idx_composite_res ON idx_composite (res, param, grp, comp)"},
+};
+
+class SqliteStoreUpgrade : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto reg = fhir::SearchParamRegistry::LoadBuiltin();
+    ASSERT_TRUE(reg.ok());
+    registry_ = *reg;
+    path_ = (std::filesystem::temp_directory_path() /
+             ("portico-store-upgrade-" + std::to_string(getpid()) + ".db"))
+                .string();
+    RemoveFiles();
+  }
+  void TearDown() override { RemoveFiles(); }
+  void RemoveFiles() {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(path_ + suffix);
+    }
+  }
+  void Put(SqliteStore& store, const std::string& text) {
+    auto v = json::Parse(text);
+    ASSERT_TRUE(v.ok());
+    std::string type(v->GetString("resourceType"));
+    std::string id(v->GetString("id"));
+    auto prepared = fhir::PrepareResource(std::move(*v), type, id);
+    auto index = fhir::ExtractIndex(*registry_, type, prepared.value);
+    auto batch = store.BeginWrite();
+    ASSERT_TRUE(batch.ok());
+    auto r = (*batch)->Put(
+        type, id, prepared.content_hash,
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared.value, ver, at); },
+        index);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_TRUE((*batch)->Commit().ok());
+  }
+  std::vector<std::string> Search(SqliteStore& store, const std::string& type,
+                                  fhir::QueryPairs pairs) {
+    fhir::SearchOptions so;
+    so.base_url = "http://x/fhir";
+    auto parsed = fhir::ParseSearch(*registry_, type, pairs, so);
+    EXPECT_TRUE(parsed.ok());
+    auto page = store.Search(parsed->query, fhir::AccessScope{});
+    EXPECT_TRUE(page.ok()) << page.status().message();
+    std::vector<std::string> out;
+    for (const StoredResource& r : page->matches) {
+      out.push_back(r.type + "/" + r.id);
+    }
+    return out;
+  }
+
+  base::SystemClock clock_;
+  std::shared_ptr<const fhir::SearchParamRegistry> registry_;
+  std::string path_;
+};
+
+TEST_F(SqliteStoreUpgrade, Schema1IndexTablesAreRebuiltAndStillFound) {
+  const std::string obs =
+      R"({"resourceType":"Observation","id":"o1","status":"final",
+          "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],
+          "code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
+          "subject":{"reference":"Patient/p1"},"effectiveDateTime":"2024-03-01",
+          "component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},
+                        "valueQuantity":{"value":120,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]})";
+  {
+    auto store = SqliteStore::Open(path_, registry_, clock_);
+    ASSERT_TRUE(store.ok());
+    Put(**store,
+        R"({"resourceType":"Patient","id":"p1","gender":"female","name":[{"family":"Ng"}]})");
+    Put(**store, obs);
+  }
+  {
+    // Lay the index tables out as schema 1 did, with the same rows, and mark the file schema 1.
+    auto db = Connection::Open(path_, false);
+    ASSERT_TRUE(db.ok());
+    for (const auto& t : kSchema1IndexTables) {
+      std::string name = t[0];
+      std::string cols = t[1];
+      std::string sql = "CREATE TABLE " + name + "_s1 AS SELECT res, " + cols + " FROM " + name +
+                        " ORDER BY res, n; DROP TABLE " + name + "; ALTER TABLE " + name +
+                        "_s1 RENAME TO " + name + "; " + t[2] + ";";
+      if (name != "idx_composite") {  // its (res, param, grp, comp) index served that purpose
+        sql += " CREATE INDEX " + name + "_res ON " + name + " (res);";
+      }
+      Status s = (*db)->Exec(sql);
+      ASSERT_TRUE(s.ok()) << name << ": " << s.message();
+    }
+    ASSERT_TRUE(
+        (*db)->Exec("UPDATE schema_info SET value = '1' WHERE key = 'resource_schema'").ok());
+  }
+  auto store = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Search(**store, "Patient", {{"gender", "female"}}), V{"Patient/p1"});
+  EXPECT_EQ(Search(**store, "Patient", {{"family", "ng"}}), V{"Patient/p1"});
+  EXPECT_EQ(Search(**store, "Observation", {{"category", "vital-signs"}, {"date", "2024-03"}}),
+            V{"Observation/o1"});
+  EXPECT_EQ(Search(**store, "Observation", {{"subject", "Patient/p1"}}), V{"Observation/o1"});
+  EXPECT_EQ(Search(**store, "Observation",
+                   {{"component-code-value-quantity", "http://loinc.org|8480-6$gt100"}}),
+            V{"Observation/o1"});
+  // Writes after the upgrade replace the index rows of the upgraded resource.
+  Put(**store, R"({"resourceType":"Patient","id":"p1","gender":"male","name":[{"family":"Ng"}]})");
+  EXPECT_EQ(Search(**store, "Patient", {{"gender", "female"}}), V{});
+  EXPECT_EQ(Search(**store, "Patient", {{"gender", "male"}}), V{"Patient/p1"});
+  store->reset();
+  auto db = Connection::Open(path_, true);
+  ASSERT_TRUE(db.ok());
+  auto st = (*db)->Prepare("SELECT value FROM schema_info WHERE key = 'resource_schema'");
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE(*(*st)->Step());
+  EXPECT_EQ((*st)->Text(0), "2");
+}
+
+}  // namespace
+}  // namespace portico::store::sqlite
