@@ -402,6 +402,10 @@ int RunServe(const Config& config) {
   oo.access_token_seconds = config.access_token_seconds;
   oo.code_seconds = config.code_seconds;
   oo.refresh_days = config.refresh_days;
+  oo.max_auth_requests_per_session = config.max_auth_requests_per_session;
+  oo.max_auth_requests_per_client = config.max_auth_requests_per_client;
+  oo.max_codes_per_user = config.max_codes_per_user;
+  oo.max_grants_per_user_client = config.max_grants_per_user_client;
   store::ResourceStore& resources = *st.resources;
   auto labeler = [&resources](const std::string& patient_id) -> std::string {
     return PatientLabel(resources, patient_id);

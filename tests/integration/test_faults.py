@@ -41,7 +41,9 @@ class FaultsTest(unittest.TestCase):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             listen = f"127.0.0.1:{probe.getsockname()[1]}"
-        server = Server(self.db, listen=listen)
+        # Twelve grants for one member and app: none may be superseded here.
+        config = "max_grants_per_user_client = 0\n"
+        server = Server(self.db, listen=listen, config=config)
         codes = []
         for _ in range(12):
             result, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
@@ -73,7 +75,7 @@ class FaultsTest(unittest.TestCase):
         self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
         con.close()
         # Every token the server answered 200 for still works after a restart.
-        again = Server(self.db, listen=listen)
+        again = Server(self.db, listen=listen, config=config)
         self.addCleanup(again.stop)
         for t in issued:
             r = again.get("/fhir/Patient/demo-member-1",
