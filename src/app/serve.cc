@@ -25,6 +25,7 @@
 #include "src/http/server.h"
 #include "src/oauth/authorization_server.h"
 #include "src/oauth/key_manager.h"
+#include "src/store/sqlite/db.h"
 
 namespace portico::app {
 
@@ -294,6 +295,10 @@ int RunServe(const Config& config) {
                 "could not keep up.\n# TYPE portico_audit_dropped_total counter\n"
                 "portico_audit_dropped_total " +
                 std::to_string(audit.dropped()) + "\n";
+      r.body += "# HELP portico_sqlite_memory_bytes Bytes SQLite holds on its heap (page caches, "
+                "statements).\n# TYPE portico_sqlite_memory_bytes gauge\n"
+                "portico_sqlite_memory_bytes " +
+                std::to_string(store::sqlite::SqliteMemoryUsed()) + "\n";
       r.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     } else if (p == "/developers" || p == "/developers/") {
       r.body = DeveloperGuidePage(base_url);

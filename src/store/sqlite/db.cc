@@ -17,6 +17,8 @@ Status SqliteError(sqlite3* db, std::string_view what) {
   return InternalError(msg);
 }
 
+int64_t SqliteMemoryUsed() { return sqlite3_memory_used(); }
+
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
 Statement& Statement::Bind(int index, std::string_view text) {
