@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The second command: runs every test. Builds the release and the ASan+UBSan configurations and
-# runs the whole suite (unit and integration tests) in both.
+# runs the whole suite (unit and integration tests) in both; builds the ThreadSanitizer
+# configuration and runs the unit tests and the integration tests that drive the server
+# concurrently (ctest label `concurrency`, see tests/CMakeLists.txt) under it.
 # Usage: scripts/test.sh [--quick]   (--quick: release configuration only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,12 +24,14 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-2G}"
 JOBS="${JOBS:-$(nproc)}"
 
 presets=(release asan)
+tsan=(tsan)
 if [[ "${1:-}" == "--quick" ]]; then
   presets=(release)
+  tsan=()
 fi
 
 status=0
-for preset in "${presets[@]}"; do
+for preset in "${presets[@]}" "${tsan[@]}"; do
   echo "=== build: $preset"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$JOBS"
@@ -49,6 +53,21 @@ for preset in "${presets[@]}"; do
     status=1
   fi
 done
+# ThreadSanitizer (the tsan test preset sets TSAN_OPTIONS: halt on the first report, reports to
+# build/tsan/tsan-report.PID, suppressions in tests/tsan.supp). A server that halts fails its
+# test; any report file left behind fails the run as well (a CLI child may have written it).
+if ((${#tsan[@]} > 0)); then
+  echo "=== test: tsan (unit tests and the concurrency integration tests)"
+  rm -f build/tsan/tsan-report.*
+  if ! scripts/with-postgres.sh ctest --preset tsan -j "$JOBS" -L 'unit|concurrency'; then
+    status=1
+  fi
+  if compgen -G "build/tsan/tsan-report.*" >/dev/null; then
+    echo "=== tsan: data race reports:"
+    cat build/tsan/tsan-report.*
+    status=1
+  fi
+fi
 if ((fuzz_status != 0)); then
   echo "=== fuzz: FAILED (reproducers in build/fuzz/artifacts/)"
   status=1

@@ -1,5 +1,8 @@
 #include "src/app/config.h"
 
+#include <algorithm>
+#include <utility>
+
 #include <toml++/toml.h>
 
 #include "src/base/strings.h"
@@ -62,6 +65,15 @@ void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
     c.refresh_days = static_cast<int>(*v);
   }
   Get(t["dynamic_registration"], c.dynamic_registration);
+  for (auto [key, field] :
+       {std::pair{"max_auth_requests_per_session", &c.max_auth_requests_per_session},
+        std::pair{"max_auth_requests_per_client", &c.max_auth_requests_per_client},
+        std::pair{"max_codes_per_user", &c.max_codes_per_user},
+        std::pair{"max_grants_per_user_client", &c.max_grants_per_user_client}}) {
+    if (auto v = t[key].value_exact<int64_t>()) {
+      *field = static_cast<int>(std::clamp<int64_t>(*v, 0, 1000000));  // 0 = no limit
+    }
+  }
   for (const char* key : {"rate_limit_fhir_per_ip", "rate_limit_token_per_ip",
                           "rate_limit_token_per_client", "rate_limit_register_per_ip"}) {
     std::string_view k(key);
@@ -115,9 +127,8 @@ Status LoadConfigString(std::string_view text, const std::string& source, Config
   try {
     tbl = toml::parse(text, source);
   } catch (const toml::parse_error& err) {
-    return InvalidArgumentError("config " + source + ":" +
-                                std::to_string(err.source().begin.line) + ": " +
-                                std::string(err.description()));
+    return InvalidArgumentError("config " + source + ":" + std::to_string(err.source().begin.line) +
+                                ": " + std::string(err.description()));
   }
   ReadConfig(tbl, config);
   return Status::Ok();

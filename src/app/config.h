@@ -36,6 +36,13 @@ struct Config {
   int access_token_seconds = 1800;
   int code_seconds = 60;
   int refresh_days = 120;
+  // Bounds on what one browser, app or member can pile up (0 = no limit): authorization requests
+  // in progress per browser session and per client, unused codes per member, and live grants per
+  // (member, app), where a new grant revokes the oldest beyond the limit.
+  int max_auth_requests_per_session = 20;
+  int max_auth_requests_per_client = 10000;
+  int max_codes_per_user = 20;
+  int max_grants_per_user_client = 10;
   // Requests per second and burst per client IP (0 = off), and per client on the token endpoint.
   double rate_limit_fhir_per_ip = 0;
   double rate_limit_token_per_ip = 0;
@@ -53,8 +60,11 @@ struct Config {
 // Reads the keys of a TOML file into `config` (only keys present in the file are set).
 // Keys: db, listen, base_url, threads, access_log, default_count, max_count, max_body_bytes,
 // paging_secret, read_url, pool_size, connect_timeout_seconds, acquire_timeout_ms,
-// statement_timeout_ms, prepared_statements, dynamic_registration, rate_limit_*; also accepted
-// inside [server], [database] (db as url) and [fhir] tables.
+// statement_timeout_ms, prepared_statements, dynamic_registration, rate_limit_*,
+// access_token_seconds, code_seconds, refresh_days, max_auth_requests_per_session,
+// max_auth_requests_per_client, max_codes_per_user, max_grants_per_user_client (clamped to
+// 0..1000000, 0 = no limit); also accepted inside [server], [database] (db as url) and [fhir]
+// tables.
 Status LoadConfigFile(const std::string& path, Config& config);
 // As LoadConfigFile, for TOML text already in memory; `source` names it in error messages.
 Status LoadConfigString(std::string_view text, const std::string& source, Config& config);

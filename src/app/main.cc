@@ -1,5 +1,6 @@
 // `portico`: the CMS Patient Access API server and its operator commands.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ constexpr const char* kDbHelp = "Database: sqlite:PATH or postgresql://USER@HOST
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past the file size limit (RLIMIT_FSIZE) a write fails with EFBIG, which SQLite reports as an
+  // I/O error the caller can answer (503, a failed import); the default SIGXFSZ would kill the
+  // server (or an import half way through) instead.
+  std::signal(SIGXFSZ, SIG_IGN);
   using portico::app::Config;
   CLI::App app{kDescription, "portico"};
   app.require_subcommand(1);

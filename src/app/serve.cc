@@ -26,6 +26,7 @@
 #include "src/oauth/admin_server.h"
 #include "src/oauth/authorization_server.h"
 #include "src/oauth/key_manager.h"
+#include "src/store/sqlite/db.h"
 
 namespace portico::app {
 
@@ -307,6 +308,11 @@ int RunServe(const Config& config) {
           "could not keep up.\n# TYPE portico_audit_dropped_total counter\n"
           "portico_audit_dropped_total " +
           std::to_string(audit.dropped()) + "\n";
+      r.body +=
+          "# HELP portico_sqlite_memory_bytes Bytes SQLite holds on its heap (page caches, "
+          "statements).\n# TYPE portico_sqlite_memory_bytes gauge\n"
+          "portico_sqlite_memory_bytes " +
+          std::to_string(store::sqlite::SqliteMemoryUsed()) + "\n";
       r.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     } else if (p == "/developers" || p == "/developers/") {
       r.body = DeveloperGuidePage(base_url);
@@ -421,6 +427,10 @@ int RunServe(const Config& config) {
   oo.code_seconds = config.code_seconds;
   oo.refresh_days = config.refresh_days;
   oo.dynamic_registration = dynamic_registration;
+  oo.max_auth_requests_per_session = config.max_auth_requests_per_session;
+  oo.max_auth_requests_per_client = config.max_auth_requests_per_client;
+  oo.max_codes_per_user = config.max_codes_per_user;
+  oo.max_grants_per_user_client = config.max_grants_per_user_client;
   store::ResourceStore& resources = *st.resources;
   auto labeler = [&resources](const std::string& patient_id) -> std::string {
     return PatientLabel(resources, patient_id);

@@ -2,12 +2,16 @@
 
 #include "src/auth/jws.h"
 #include "src/auth/jwt_claims.h"
+#include "src/base/digest.h"
 
 namespace portico::authz {
 
 namespace {
 
-constexpr size_t kMaxCacheEntries = 50000;
+// About 1 KiB per entry (the Principal; the key is a digest), so at most about 10 MiB. A soak
+// run showed the former 50,000 entries keyed by the whole token could hold ~100 MiB of tokens
+// that had long been replaced by a refresh.
+constexpr size_t kMaxCacheEntries = 10000;
 constexpr int64_t kLeewaySeconds = 30;
 
 }  // namespace
@@ -26,9 +30,11 @@ StatusOr<Principal> TokenVerifier::Verify(std::string_view token) {
   }
   int64_t now = clock_.NowMillis() / 1000;
   std::optional<Principal> cached;
+  // Keyed by a digest: the cache never holds bearer tokens, and a key is 64 bytes, not ~1 KiB.
+  std::string key = base::Sha256Hex(token);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(std::string(token));
+    auto it = cache_.find(key);
     if (it != cache_.end()) {
       if (it->second.expires_at + kLeewaySeconds > now) {
         cached = it->second;
@@ -41,9 +47,15 @@ StatusOr<Principal> TokenVerifier::Verify(std::string_view token) {
     ASSIGN_OR_RETURN(Principal p, VerifyUncached(token));
     std::lock_guard<std::mutex> lock(mu_);
     if (cache_.size() >= kMaxCacheEntries) {
-      cache_.clear();
+      // Expired entries first; if the cache is still full, start afresh.
+      std::erase_if(cache_, [now](const auto& e) {
+        return e.second.expires_at + kLeewaySeconds <= now;
+      });
+      if (cache_.size() >= kMaxCacheEntries) {
+        cache_.clear();
+      }
     }
-    cache_.emplace(std::string(token), p);
+    cache_.emplace(std::move(key), p);
     cached = std::move(p);
   }
   // Revocation is checked every time, against the shared store.

@@ -47,7 +47,7 @@ class TokenVerifier {
   const std::string audience_;
   const base::Clock& clock_;
   std::mutex mu_;
-  std::unordered_map<std::string, Principal> cache_;  // guarded by mu_; key: the token itself
+  std::unordered_map<std::string, Principal> cache_;  // guarded by mu_; key: SHA-256 of the token
 };
 
 }  // namespace portico::authz

@@ -385,8 +385,17 @@ http::Response AuthorizationServer::Authorize(const http::Request& req) {
   ar.nonce = Get(p, "nonce");
   ar.code_challenge = challenge;
   ar.code_challenge_method = method;
-  ar.expires_at = clock_.NowMillis() + options_.auth_request_seconds * 1000LL;
-  if (tx.empty() || !store_.PutAuthRequest(ar).ok()) {
+  base::Millis now = clock_.NowMillis();
+  ar.expires_at = now + options_.auth_request_seconds * 1000LL;
+  Status added = tx.empty() ? UnavailableError("no randomness")
+                            : store_.AddAuthRequest(ar, now, options_.max_auth_requests_per_session,
+                                                    options_.max_auth_requests_per_client);
+  if (added.code() == StatusCode::kResourceExhausted) {
+    (void)store_.Audit({now, "authorize.limited", client_id, "", "", added.message()});
+    return RedirectError(redirect_uri, "temporarily_unavailable",
+                         "too many sign-ins in progress; finish one or try again later", state);
+  }
+  if (!added.ok()) {
     return RedirectError(redirect_uri, "temporarily_unavailable", "please try again", state);
   }
   http::Response r = Redirect(options_.issuer + "/oauth/login?tx=" + tx);
@@ -642,7 +651,16 @@ http::Response AuthorizationServer::Consent(const http::Request& req) {
   ac.code_challenge_method = ar.code_challenge_method;
   ac.grant_id = Random(18);
   ac.expires_at = now + options_.code_seconds * 1000LL;
-  if (code.empty() || !store_.PutCode(ac).ok()) {
+  Status stored = code.empty() ? UnavailableError("no randomness")
+                               : store_.AddCode(ac, now, options_.max_codes_per_user);
+  if (stored.code() == StatusCode::kResourceExhausted) {
+    (void)store_.Audit(
+        {now, "code.limited", ar.client_id, ar.username, ar.patient_id, stored.message()});
+    return RedirectError(ar.redirect_uri, "temporarily_unavailable",
+                         "too many unused authorizations for this account; try again later",
+                         ar.state);
+  }
+  if (!stored.ok()) {
     return RedirectError(ar.redirect_uri, "server_error", "please try again", ar.state);
   }
   (void)store_.Audit(
@@ -972,6 +990,14 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     }
     if (!store_.PutGrant(g).ok()) {
       return OAuthError(503, "temporarily_unavailable", "please try again");
+    }
+    // A new grant for the same member and app supersedes the oldest beyond the limit, so that
+    // launches do not pile up live grants (and refresh tokens) without bound.
+    auto superseded = store_.SupersedeGrants(g.username, g.client_id, g.grant_id,
+                                             options_.max_grants_per_user_client);
+    if (superseded.ok() && *superseded > 0) {
+      (void)store_.Audit({now, "grant.superseded", g.client_id, g.username, g.patient_id,
+                          std::to_string(*superseded) + " older grants revoked"});
     }
     auto issued = IssueTokens(g, g.scope, ac.nonce, refresh);
     if (!issued.ok()) {

@@ -38,6 +38,12 @@ struct OAuthOptions {
   int auth_request_seconds = 900;  // time to finish login and consent
   int max_failed_logins = 5;       // then the account locks
   int lockout_seconds = 900;
+  // Limits (0 = none): authorization requests in progress per browser session and per client,
+  // unused codes per member, live grants per (member, client) (the oldest are revoked).
+  int max_auth_requests_per_session = 20;
+  int max_auth_requests_per_client = 10000;
+  int max_codes_per_user = 20;
+  int max_grants_per_user_client = 10;
   bool secure_cookies = true;  // false only for plain-http loopback development
   UrlFetcher fetch_url;        // for clients registered with --jwks-url (may be empty)
   DynamicRegistration dynamic_registration = DynamicRegistration::kOff;

@@ -187,11 +187,21 @@ class AuthStore {
   virtual Status PutAuthRequest(const AuthRequest& request) = 0;  // insert or replace
   virtual StatusOr<std::optional<AuthRequest>> GetAuthRequest(const std::string& id_hash) = 0;
   virtual Status DeleteAuthRequest(const std::string& id_hash) = 0;
+  // Starts a new authorization request within limits (0 = no limit), in one transaction: first
+  // deletes every request that expired before `now`, then refuses with kResourceExhausted when
+  // the browser session (`session_hash`) already has `max_per_session`, or the client already has
+  // `max_per_client`, requests that have not expired; otherwise inserts `request` (as
+  // PutAuthRequest). Concurrent callers may overshoot a limit by at most their number.
+  virtual Status AddAuthRequest(const AuthRequest& request, base::Millis now, int max_per_session,
+                                int max_per_client) = 0;
 
   // Codes. TakeCode atomically marks an unused code used and returns it; a code that was already
   // used comes back with used = true (so the caller can revoke what it issued).
   virtual Status PutCode(const AuthCode& code) = 0;
   virtual StatusOr<std::optional<AuthCode>> TakeCode(const std::string& code_hash) = 0;
+  // Inserts a new code (as PutCode) unless its user already holds `max_per_user` codes that are
+  // neither used nor expired at `now` (kResourceExhausted; 0 = no limit).
+  virtual Status AddCode(const AuthCode& code, base::Millis now, int max_per_user) = 0;
 
   // Grants.
   virtual Status PutGrant(const Grant& grant) = 0;  // insert or replace
@@ -207,6 +217,11 @@ class AuthStore {
   // Revokes every live grant of a user (optionally only those for one patient).
   virtual Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) = 0;
   virtual StatusOr<std::vector<Grant>> ListGrants(const std::string& username) = 0;
+  // Keeps at most `max_live` unrevoked grants of (username, client_id): revokes the oldest ones
+  // (by created_at, then grant_id) beyond that, never `keep_grant_id` (the grant just issued).
+  // Returns how many it revoked. `max_live` <= 0 revokes nothing.
+  virtual StatusOr<int> SupersedeGrants(const std::string& username, const std::string& client_id,
+                                        const std::string& keep_grant_id, int max_live) = 0;
   // True when the grant exists, is not revoked, and its client is active (hot path: called on
   // every FHIR request; one query). A grant whose client_id names no registered client (operator
   // tokens) depends on revocation alone: removing a client revokes its grants.

@@ -661,6 +661,100 @@ TEST_P(StoreConformance, AuthRequestRoundTripDeleteAndPurge) {
   EXPECT_TRUE(auth_->GetAuthRequest("fresh")->has_value());
 }
 
+TEST_P(StoreConformance, AddAuthRequestPurgesExpiredAndKeepsLimits) {
+  auto make = [](const std::string& id, const std::string& session, const std::string& client,
+                 base::Millis expires_at) {
+    AuthRequest r;
+    r.id_hash = id;
+    r.session_hash = session;
+    r.csrf_token = "csrf";
+    r.client_id = client;
+    r.redirect_uri = "https://app.example/cb";
+    r.scope = "patient/*.rs";
+    r.expires_at = expires_at;
+    return r;
+  };
+  // One that expired before `now` is deleted by the next AddAuthRequest.
+  ASSERT_TRUE(auth_->PutAuthRequest(make("expired", "s1", "app", kNow - 1)).ok());
+  ASSERT_TRUE(auth_->AddAuthRequest(make("a1", "s1", "app", kNow + 600000), kNow, 2, 3).ok());
+  EXPECT_FALSE(auth_->GetAuthRequest("expired")->has_value());
+  EXPECT_TRUE(auth_->GetAuthRequest("a1")->has_value());
+  // Per browser session: the third live request of s1 is refused, and nothing is written.
+  ASSERT_TRUE(auth_->AddAuthRequest(make("a2", "s1", "app", kNow + 600000), kNow, 2, 3).ok());
+  Status s = auth_->AddAuthRequest(make("a3", "s1", "app", kNow + 600000), kNow, 2, 3);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_FALSE(auth_->GetAuthRequest("a3")->has_value());
+  // Per client: a fresh session gets one more for `app` (3 in all), then no more.
+  ASSERT_TRUE(auth_->AddAuthRequest(make("b1", "s2", "app", kNow + 600000), kNow, 2, 3).ok());
+  s = auth_->AddAuthRequest(make("b2", "s3", "app", kNow + 600000), kNow, 2, 3);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_FALSE(auth_->GetAuthRequest("b2")->has_value());
+  // Other clients are not affected, and 0 means no limit.
+  EXPECT_TRUE(auth_->AddAuthRequest(make("c1", "s3", "other", kNow + 600000), kNow, 2, 3).ok());
+  EXPECT_TRUE(auth_->AddAuthRequest(make("a4", "s1", "app", kNow + 600000), kNow, 0, 0).ok());
+  // Once they expire, they no longer count (and are purged).
+  base::Millis later = kNow + 600001;
+  EXPECT_TRUE(auth_->AddAuthRequest(make("d1", "s1", "app", later + 600000), later, 2, 3).ok());
+  EXPECT_FALSE(auth_->GetAuthRequest("a1")->has_value());
+  EXPECT_FALSE(auth_->GetAuthRequest("b1")->has_value());
+  EXPECT_TRUE(auth_->GetAuthRequest("d1")->has_value());
+}
+
+TEST_P(StoreConformance, AddCodeLimitsUnusedCodesPerUser) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(auth_->AddCode(MakeCode("c" + std::to_string(i)), kNow, 3).ok()) << i;
+  }
+  Status s = auth_->AddCode(MakeCode("c3"), kNow, 3);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_FALSE(auth_->TakeCode("c3")->has_value());  // nothing was written
+  // Another user is not affected.
+  AuthCode bob = MakeCode("bob-1");
+  bob.username = "bob";
+  EXPECT_TRUE(auth_->AddCode(bob, kNow, 3).ok());
+  // A used code no longer counts.
+  ASSERT_TRUE(auth_->TakeCode("c0")->has_value());
+  EXPECT_TRUE(auth_->AddCode(MakeCode("c4"), kNow, 3).ok());
+  EXPECT_EQ(auth_->AddCode(MakeCode("c5"), kNow, 3).code(), StatusCode::kResourceExhausted);
+  // Nor does an expired one.
+  EXPECT_TRUE(auth_->AddCode(MakeCode("c6"), kNow + 60001, 3).ok());
+  // A duplicate hash is still never overwritten.
+  EXPECT_EQ(auth_->AddCode(MakeCode("c6"), kNow + 60001, 0).code(), StatusCode::kAborted);
+}
+
+TEST_P(StoreConformance, SupersedeGrantsKeepsTheNewest) {
+  // Five live grants of alice for `app`, one a millisecond apart, plus one of bob and one of
+  // alice for another client.
+  for (int i = 0; i < 5; ++i) {
+    Grant g = MakeGrant("g" + std::to_string(i), "alice", "p1", "r" + std::to_string(i));
+    g.created_at = kNow + i;
+    ASSERT_TRUE(auth_->PutGrant(g).ok());
+  }
+  ASSERT_TRUE(auth_->PutGrant(MakeGrant("bob", "bob", "p2", "rb")).ok());
+  Grant other = MakeGrant("other", "alice", "p1", "ro");
+  other.client_id = "other-app";
+  ASSERT_TRUE(auth_->PutGrant(other).ok());
+  // g0 was issued last but has the oldest created_at: keep_grant_id always survives.
+  auto revoked = auth_->SupersedeGrants("alice", "app", "g0", 3);
+  ASSERT_TRUE(revoked.ok()) << revoked.status().message();
+  EXPECT_EQ(*revoked, 2);
+  EXPECT_TRUE(*auth_->GrantActive("g0"));
+  EXPECT_FALSE(*auth_->GrantActive("g1"));
+  EXPECT_FALSE(*auth_->GrantActive("g2"));
+  EXPECT_TRUE(*auth_->GrantActive("g3"));
+  EXPECT_TRUE(*auth_->GrantActive("g4"));
+  EXPECT_TRUE(*auth_->GrantActive("bob"));
+  EXPECT_TRUE(*auth_->GrantActive("other"));
+  // Already within the limit: nothing more; 0 means no limit; 1 keeps only keep_grant_id.
+  EXPECT_EQ(*auth_->SupersedeGrants("alice", "app", "g4", 3), 0);
+  EXPECT_EQ(*auth_->SupersedeGrants("alice", "app", "g4", 0), 0);
+  EXPECT_EQ(*auth_->SupersedeGrants("alice", "app", "g4", 1), 2);
+  EXPECT_TRUE(*auth_->GrantActive("g4"));
+  EXPECT_FALSE(*auth_->GrantActive("g0"));
+  EXPECT_FALSE(*auth_->GrantActive("g3"));
+  // A superseded grant's refresh token can no longer be rotated.
+  EXPECT_FALSE(*auth_->RotateRefresh("g3", "r3", "r3-next", kNow + 3600000));
+}
+
 TEST_P(StoreConformance, CodeIsSingleUse) {
   AuthCode c = MakeCode("ch");
   ASSERT_TRUE(auth_->PutCode(c).ok());

@@ -4,14 +4,18 @@
 import concurrent.futures
 import json
 import os
+import re
+import resource
 import shutil
 import signal
 import socket
 import sqlite3
+import subprocess
 import tempfile
 import unittest
 
-from portico_test import Server, add_user, authorize, register_client, run, token_request
+from portico_test import (BIN, Server, add_user, authorize, register_client, run,
+                          token_request)
 
 REDIRECT = "http://app.example/cb"
 SCOPE = "launch/patient offline_access patient/*.read"
@@ -37,7 +41,9 @@ class FaultsTest(unittest.TestCase):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             listen = f"127.0.0.1:{probe.getsockname()[1]}"
-        server = Server(self.db, listen=listen)
+        # Twelve grants for one member and app: none may be superseded here.
+        config = "max_grants_per_user_client = 0\n"
+        server = Server(self.db, listen=listen, config=config)
         codes = []
         for _ in range(12):
             result, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
@@ -69,7 +75,7 @@ class FaultsTest(unittest.TestCase):
         self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
         con.close()
         # Every token the server answered 200 for still works after a restart.
-        again = Server(self.db, listen=listen)
+        again = Server(self.db, listen=listen, config=config)
         self.addCleanup(again.stop)
         for t in issued:
             r = again.get("/fhir/Patient/demo-member-1",
@@ -110,6 +116,115 @@ class FaultsTest(unittest.TestCase):
             self.assertIn(r.status, (400, 404), path)
         self.assertEqual(server.get("/healthz").status, 200)
         self.assertEqual(server.get("/fhir/Patient/demo-member-1", auth).status, 200)
+
+
+def _limit_file_size(limit):
+    """preexec_fn: a file size limit (RLIMIT_FSIZE) of `limit` bytes for the child. The hard limit
+    stays where it was, so the test can lift the soft one again without privileges."""
+    def apply():
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    return apply
+
+
+class DiskFullTest(unittest.TestCase):
+    """The database's filesystem fills up: writes fail cleanly (503 / temporarily_unavailable, a
+    failed import with a message and exit status 1), reads go on, nothing acknowledged is lost and
+    writes work again once there is space. "Full" is the file size limit (RLIMIT_FSIZE, no root
+    needed): past it every write fails with EFBIG, which SQLite reports as a disk I/O error, like
+    ENOSPC on a full disk (SQLITE_FULL); both map to the same answers."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="portico-diskfull-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.db = os.path.join(self.dir, "full.db")
+        self.small = os.path.join(self.dir, "small.ndjson")
+        self.more = os.path.join(self.dir, "more.ndjson")
+        run("generate", "--members", "3", "--out", self.small)
+        run("generate", "--members", "6", "--out", self.more)  # members 4-6 are new
+        run("import", "--db", f"sqlite:{self.db}", self.small)
+        _, self.secret = register_client(self.db, "app", REDIRECT)
+        add_user(self.db, "ava", "ava-password-1", patient="demo-member-1")
+
+    def patient_total(self, server, auth):
+        r = server.get("/fhir/Patient?_summary=count", auth)
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()["total"]
+
+    def test_full_disk_fails_writes_cleanly_and_recovers(self):
+        # Codes live long enough to be exchanged after the disk has space again.
+        server = Server(self.db, config="code_seconds = 600\n")
+        self.addCleanup(server.stop)
+        operator = {"Authorization": "Bearer " + server.operator_token()}
+        before, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        r = token_request(server, {"grant_type": "authorization_code", "code": before["code"],
+                                   "code_verifier": verifier, "redirect_uri": REDIRECT},
+                          basic=("app", self.secret))
+        self.assertEqual(r.status, 200, r.body)
+        issued = r.json()
+        member = {"Authorization": "Bearer " + issued["access_token"]}
+        pending, pending_verifier = authorize(server, "app", REDIRECT, SCOPE, "ava",
+                                              "ava-password-1")
+        self.assertIn("code", pending)
+        self.assertEqual(self.patient_total(server, operator), 3)
+
+        # An import that cannot write fails with a message and exit status 1 (not a signal),
+        # and stores nothing.
+        proc = subprocess.run([BIN, "import", "--db", f"sqlite:{self.db}", self.more],
+                              capture_output=True, text=True, timeout=300,
+                              preexec_fn=_limit_file_size(64 * 1024))
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertRegex(proc.stderr, re.compile(r"disk|full|I/O", re.I))
+        self.assertEqual(self.patient_total(server, operator), 3)
+
+        # Now the server itself cannot write another byte.
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (0, hard))
+        r = token_request(server, {"grant_type": "authorization_code", "code": pending["code"],
+                                   "code_verifier": pending_verifier, "redirect_uri": REDIRECT},
+                          basic=("app", self.secret))
+        self.assertEqual(r.status, 503, r.body)
+        self.assertEqual(r.json()["error"], "temporarily_unavailable")
+        self.assertNotIn("access_token", r.body)
+        r = token_request(server, {"grant_type": "refresh_token",
+                                   "refresh_token": issued["refresh_token"]},
+                          basic=("app", self.secret))
+        self.assertEqual(r.status, 503, r.body)
+        self.assertEqual(r.json()["error"], "temporarily_unavailable")
+        # A new authorization request cannot be stored either: the app hears so, not a 500.
+        result, _ = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        self.assertEqual(result.get("error"), "temporarily_unavailable", result)
+        # Reads keep working, for the member and the operator.
+        for _ in range(20):
+            self.assertEqual(server.get("/fhir/Patient/demo-member-1", member).status, 200)
+            r = server.get("/fhir/ExplanationOfBenefit?patient=demo-member-1&_count=5", member)
+            self.assertEqual(r.status, 200)
+            self.assertTrue(r.json().get("entry"))
+        self.assertEqual(server.get("/healthz").status, 200)
+        self.assertIsNone(server.proc.poll(), "the server died")
+
+        # Space returns: every write works again, and nothing was lost or half done.
+        resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
+        r = token_request(server, {"grant_type": "authorization_code", "code": pending["code"],
+                                   "code_verifier": pending_verifier, "redirect_uri": REDIRECT},
+                          basic=("app", self.secret))
+        self.assertEqual(r.status, 200, r.body)  # the failed exchange did not use up the code
+        # The refresh token that failed to rotate is still the current one.
+        r = token_request(server, {"grant_type": "refresh_token",
+                                   "refresh_token": issued["refresh_token"]},
+                          basic=("app", self.secret))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(server.get("/fhir/Patient/demo-member-1",
+                                    {"Authorization": "Bearer " + r.json()["access_token"]}
+                                    ).status, 200)
+        result, _ = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        self.assertIn("code", result)
+        run("import", "--db", f"sqlite:{self.db}", self.more)
+        self.assertEqual(self.patient_total(server, operator), 6)
+        server.stop()
+        con = sqlite3.connect(self.db)
+        self.addCleanup(con.close)
+        self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
 
 
 if __name__ == "__main__":

@@ -248,7 +248,13 @@ class ScaleOutTest(unittest.TestCase):
             new_kid = header_kid(after["access_token"])
         self.assertNotEqual(new_kid, old_kid)
         for s in (self.a, self.b, self.c):
-            kids = [k["kid"] for k in s.get("/oauth/jwks").json()["keys"]]
+            # B signed with the new key; the others publish it by their next reload (at most
+            # 5 s later; a slow build, e.g. under ThreadSanitizer, can take a little longer).
+            kids, until = [], time.time() + 15
+            while new_kid not in kids and time.time() < until:
+                kids = [k["kid"] for k in s.get("/oauth/jwks").json()["keys"]]
+                if new_kid not in kids:
+                    time.sleep(0.5)
             self.assertIn(new_kid, kids)
             self.assertIn(old_kid, kids)  # still published for tokens it signed
             self.assertEqual(self.read(s, "/fhir/Patient/demo-member-1",

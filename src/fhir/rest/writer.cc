@@ -95,6 +95,9 @@ http::Response Writer::Put(const std::string& type, const std::string& id, json:
       [&prepared](int64_t v, base::Millis at) { return RenderStored(prepared.value, v, at); },
       index);
   if (!put.ok()) {
+    if (put.status().code() == StatusCode::kUnavailable) {  // e.g. the disk is full
+      return FhirErrorResponse(503, "transient", "the database cannot take writes right now");
+    }
     return FhirErrorResponse(500, "exception", "the write failed");
   }
   if (Status s = (*batch)->Commit(); !s.ok()) {
@@ -139,6 +142,9 @@ http::Response Writer::Handle(const http::Request& req, std::string_view path,
         http::Response r;
         r.status = 204;  // deleting what is not there succeeds (idempotent)
         return r;
+      }
+      if (deleted.status().code() == StatusCode::kUnavailable) {
+        return FhirErrorResponse(503, "transient", "the database cannot take writes right now");
       }
       return FhirErrorResponse(500, "exception", "the delete failed");
     }

@@ -151,6 +151,11 @@ Status PgConn::ResultError(PGresult* res, std::string_view what) {
   if (state == "22021" || state == "22P02" || state == "22003" || state == "54001") {
     return InvalidArgumentError(text);
   }
+  // Class 53, insufficient resources (53100 disk_full, 53200 out_of_memory, 53300
+  // too_many_connections), and 58030 io_error: the server, not the request.
+  if (state.rfind("53", 0) == 0 || state == "58030") {
+    return UnavailableError(text);
+  }
   if (state == "57014") {
     return Status(StatusCode::kUnavailable, "PostgreSQL: statement timeout");
   }

@@ -496,6 +496,34 @@ Status PostgresAuthStore::DeleteAuthRequest(const std::string& id_hash) {
   return Exec("DELETE FROM auth_request WHERE id_hash = $1", {id_hash}).status();
 }
 
+Status PostgresAuthStore::AddAuthRequest(const AuthRequest& r, base::Millis now,
+                                         int max_per_session, int max_per_client) {
+  static const std::string kInsert =
+      S({"INSERT INTO auth_request (", kRequestColumns,
+         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"});
+  return InTransaction([&](PgConn& db) -> Status {
+    RETURN_IF_ERROR(
+        db.Exec("DELETE FROM auth_request WHERE expires_at < $1", {int64_t{now}}).status());
+    ASSIGN_OR_RETURN(PgResult counts,
+                     db.Exec("SELECT (SELECT COUNT(*) FROM auth_request WHERE session_hash = $1), "
+                             "(SELECT COUNT(*) FROM auth_request WHERE client_id = $2)",
+                             {r.session_hash, r.client_id}));
+    if (max_per_session > 0 && counts.Int(0, 0) >= max_per_session) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many authorization requests in progress in this browser");
+    }
+    if (max_per_client > 0 && counts.Int(0, 1) >= max_per_client) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many authorization requests in progress for this client");
+    }
+    return db
+        .Exec(kInsert, {r.id_hash, r.session_hash, r.csrf_token, r.client_id, r.redirect_uri,
+                        r.scope, r.state, r.nonce, r.code_challenge, r.code_challenge_method,
+                        r.username, r.patient_id, r.expires_at})
+        .status();
+  });
+}
+
 // ---- Codes ----
 
 Status PostgresAuthStore::PutCode(const AuthCode& c) {
@@ -529,6 +557,36 @@ StatusOr<std::optional<AuthCode>> PostgresAuthStore::TakeCode(const std::string&
   AuthCode code = ToCode(r, 0);
   code.used = r.Int(0, 12) == 0;  // as it was before this call
   return std::optional<AuthCode>(std::move(code));
+}
+
+Status PostgresAuthStore::AddCode(const AuthCode& c, base::Millis now, int max_per_user) {
+  if (max_per_user <= 0) {
+    return PutCode(c);
+  }
+  static const std::string kInsert =
+      S({"INSERT INTO auth_code (", kCodeColumns,
+         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (code_hash) "
+         "DO NOTHING"});
+  return InTransaction([&](PgConn& db) -> Status {
+    RETURN_IF_ERROR(db.Exec("DELETE FROM auth_code WHERE expires_at < $1",
+                            {c.expires_at - kPurgeGraceMillis})
+                        .status());
+    ASSIGN_OR_RETURN(PgResult n, db.Exec("SELECT COUNT(*) FROM auth_code WHERE username = $1 AND "
+                                         "used = 0 AND expires_at >= $2",
+                                         {c.username, int64_t{now}}));
+    if (n.Int(0, 0) >= max_per_user) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many unused authorization codes for this account");
+    }
+    ASSIGN_OR_RETURN(PgResult r, db.Exec(kInsert, {c.code_hash, c.client_id, c.redirect_uri,
+                                                   c.scope, c.username, c.patient_id, c.nonce,
+                                                   c.code_challenge, c.code_challenge_method,
+                                                   c.grant_id, c.expires_at, B(c.used)}));
+    if (r.Changed() == 0) {
+      return Status(StatusCode::kAborted, "authorization code already exists");
+    }
+    return Status::Ok();
+  });
 }
 
 // ---- Grants ----
@@ -607,6 +665,23 @@ StatusOr<std::vector<Grant>> PostgresAuthStore::ListGrants(const std::string& us
     out.push_back(ToGrant(r, i));
   }
   return out;
+}
+
+StatusOr<int> PostgresAuthStore::SupersedeGrants(const std::string& username,
+                                                 const std::string& client_id,
+                                                 const std::string& keep_grant_id, int max_live) {
+  if (max_live <= 0) {
+    return 0;
+  }
+  // Keeps `keep_grant_id` and the newest max_live - 1 others; revokes the rest.
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      Exec("UPDATE auth_grant SET revoked = 1 WHERE username = $1 AND client_id = $2 AND "
+           "revoked = 0 AND grant_id <> $3 AND grant_id NOT IN (SELECT grant_id FROM auth_grant "
+           "WHERE username = $1 AND client_id = $2 AND revoked = 0 AND grant_id <> $3 "
+           "ORDER BY created_at DESC, grant_id DESC LIMIT $4)",
+           {username, client_id, keep_grant_id, int64_t{max_live - 1}}));
+  return static_cast<int>(r.Changed());
 }
 
 StatusOr<bool> PostgresAuthStore::GrantActive(const std::string& grant_id) {

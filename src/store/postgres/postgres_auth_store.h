@@ -51,9 +51,12 @@ class PostgresAuthStore : public AuthStore {
   Status PutAuthRequest(const AuthRequest& request) override;
   StatusOr<std::optional<AuthRequest>> GetAuthRequest(const std::string& id_hash) override;
   Status DeleteAuthRequest(const std::string& id_hash) override;
+  Status AddAuthRequest(const AuthRequest& request, base::Millis now, int max_per_session,
+                        int max_per_client) override;
 
   Status PutCode(const AuthCode& code) override;
   StatusOr<std::optional<AuthCode>> TakeCode(const std::string& code_hash) override;
+  Status AddCode(const AuthCode& code, base::Millis now, int max_per_user) override;
 
   Status PutGrant(const Grant& grant) override;
   StatusOr<std::optional<Grant>> GetGrant(const std::string& grant_id) override;
@@ -64,6 +67,8 @@ class PostgresAuthStore : public AuthStore {
   Status RevokeGrant(const std::string& grant_id) override;
   Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) override;
   StatusOr<std::vector<Grant>> ListGrants(const std::string& username) override;
+  StatusOr<int> SupersedeGrants(const std::string& username, const std::string& client_id,
+                                const std::string& keep_grant_id, int max_live) override;
   StatusOr<bool> GrantActive(const std::string& grant_id) override;
   Status TouchGrant(const std::string& grant_id, base::Millis at) override;
 

@@ -8,11 +8,16 @@ Status SqliteError(sqlite3* db, std::string_view what) {
   if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
     return UnavailableError(msg);
   }
-  if ((code & 0xff) == SQLITE_FULL) {
-    return Status(StatusCode::kResourceExhausted, msg);
+  // A full disk (SQLITE_FULL) or a failed read or write (SQLITE_IOERR, e.g. EFBIG when the file
+  // size limit is reached) is the environment, not the request: the caller answers 503 and the
+  // transaction was rolled back, so a retry after space returns succeeds.
+  if ((code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR) {
+    return UnavailableError(msg);
   }
   return InternalError(msg);
 }
+
+int64_t SqliteMemoryUsed() { return sqlite3_memory_used(); }
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 

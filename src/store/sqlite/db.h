@@ -64,4 +64,8 @@ class Connection {
 
 Status SqliteError(sqlite3* db, std::string_view what);
 
+// Bytes SQLite holds on its heap in this process: page caches (bounded by each connection's
+// cache_size) and prepared statements. For /metrics, to tell warm caches from leaks.
+int64_t SqliteMemoryUsed();
+
 }  // namespace portico::store::sqlite

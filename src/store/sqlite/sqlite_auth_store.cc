@@ -80,6 +80,8 @@ CREATE TABLE IF NOT EXISTS auth_request (
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS auth_request_expires ON auth_request (expires_at);
+CREATE INDEX IF NOT EXISTS auth_request_session ON auth_request (session_hash);
+CREATE INDEX IF NOT EXISTS auth_request_client ON auth_request (client_id);
 CREATE TABLE IF NOT EXISTS auth_code (
   code_hash TEXT PRIMARY KEY,
   client_id TEXT NOT NULL,
@@ -95,6 +97,7 @@ CREATE TABLE IF NOT EXISTS auth_code (
   used INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS auth_code_expires ON auth_code (expires_at);
+CREATE INDEX IF NOT EXISTS auth_code_user ON auth_code (username);
 CREATE TABLE IF NOT EXISTS auth_grant (
   grant_id TEXT PRIMARY KEY,
   client_id TEXT NOT NULL,
@@ -792,6 +795,49 @@ Status SqliteAuthStore::DeleteAuthRequest(const std::string& id_hash) {
       .status();
 }
 
+Status SqliteAuthStore::AddAuthRequest(const AuthRequest& r, base::Millis now,
+                                       int max_per_session, int max_per_client) {
+  static const std::string kSql = Sql({"INSERT OR REPLACE INTO auth_request (", kRequestColumns,
+                                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"});
+  WriteTxn txn(store_);
+  RETURN_IF_ERROR(txn.Begin());
+  RETURN_IF_ERROR(Execute(txn.db(), "DELETE FROM auth_request WHERE expires_at < ?",
+                          [&](Statement& st) { st.Bind(1, now); })
+                      .status());
+  auto count = [&](const char* sql, const std::string& key) -> StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(std::optional<int64_t> n,
+                     QueryOne<int64_t>(
+                         txn.db(), sql, [&](Statement& st) { st.Bind(1, key); },
+                         [](const Statement& st) { return st.Int(0); }));
+    return n.value_or(0);
+  };
+  if (max_per_session > 0) {
+    ASSIGN_OR_RETURN(int64_t n,
+                     count("SELECT COUNT(*) FROM auth_request WHERE session_hash = ?",
+                           r.session_hash));
+    if (n >= max_per_session) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many authorization requests in progress in this browser");
+    }
+  }
+  if (max_per_client > 0) {
+    ASSIGN_OR_RETURN(int64_t n, count("SELECT COUNT(*) FROM auth_request WHERE client_id = ?",
+                                      r.client_id));
+    if (n >= max_per_client) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many authorization requests in progress for this client");
+    }
+  }
+  RETURN_IF_ERROR(Execute(txn.db(), kSql, [&](Statement& st) {
+                    st.Bind(1, r.id_hash).Bind(2, r.session_hash).Bind(3, r.csrf_token);
+                    st.Bind(4, r.client_id).Bind(5, r.redirect_uri).Bind(6, r.scope);
+                    st.Bind(7, r.state).Bind(8, r.nonce).Bind(9, r.code_challenge);
+                    st.Bind(10, r.code_challenge_method).Bind(11, r.username);
+                    st.Bind(12, r.patient_id).Bind(13, r.expires_at);
+                  }).status());
+  return txn.Commit();
+}
+
 // ---- Codes ----
 
 Status SqliteAuthStore::PutCode(const AuthCode& c) {
@@ -832,6 +878,41 @@ StatusOr<std::optional<AuthCode>> SqliteAuthStore::TakeCode(const std::string& c
     code->used = taken == 0;  // as it was before this call
   }
   return code;
+}
+
+Status SqliteAuthStore::AddCode(const AuthCode& c, base::Millis now, int max_per_user) {
+  static const std::string kSql = Sql({"INSERT OR IGNORE INTO auth_code (", kCodeColumns,
+                                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"});
+  WriteTxn txn(store_);
+  RETURN_IF_ERROR(txn.Begin());
+  RETURN_IF_ERROR(
+      Execute(txn.db(), "DELETE FROM auth_code WHERE expires_at < ?", [&](Statement& st) {
+        st.Bind(1, c.expires_at - kPurgeGraceMillis);
+      }).status());
+  if (max_per_user > 0) {
+    ASSIGN_OR_RETURN(std::optional<int64_t> n,
+                     QueryOne<int64_t>(
+                         txn.db(),
+                         "SELECT COUNT(*) FROM auth_code WHERE username = ? AND used = 0 AND "
+                         "expires_at >= ?",
+                         [&](Statement& st) { st.Bind(1, c.username).Bind(2, now); },
+                         [](const Statement& st) { return st.Int(0); }));
+    if (n.value_or(0) >= max_per_user) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many unused authorization codes for this account");
+    }
+  }
+  ASSIGN_OR_RETURN(int inserted, Execute(txn.db(), kSql, [&](Statement& st) {
+                     st.Bind(1, c.code_hash).Bind(2, c.client_id).Bind(3, c.redirect_uri);
+                     st.Bind(4, c.scope).Bind(5, c.username).Bind(6, c.patient_id);
+                     st.Bind(7, c.nonce).Bind(8, c.code_challenge);
+                     st.Bind(9, c.code_challenge_method).Bind(10, c.grant_id);
+                     st.Bind(11, c.expires_at).Bind(12, int64_t{c.used ? 1 : 0});
+                   }));
+  if (inserted == 0) {
+    return Status(StatusCode::kAborted, "authorization code already exists");
+  }
+  return txn.Commit();
 }
 
 // ---- Grants ----
@@ -912,6 +993,24 @@ StatusOr<std::vector<Grant>> SqliteAuthStore::ListGrants(const std::string& user
   ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
   return QueryAll<Grant>(
       lease->conn(), kSql, [&](Statement& st) { st.Bind(1, username); }, RowToGrant);
+}
+
+StatusOr<int> SqliteAuthStore::SupersedeGrants(const std::string& username,
+                                               const std::string& client_id,
+                                               const std::string& keep_grant_id, int max_live) {
+  if (max_live <= 0) {
+    return 0;
+  }
+  // Keeps `keep_grant_id` and the newest max_live - 1 others; revokes the rest.
+  return WriteOne(
+      "UPDATE auth_grant SET revoked = 1 WHERE username = ?1 AND client_id = ?2 AND revoked = 0 "
+      "AND grant_id <> ?3 AND grant_id NOT IN (SELECT grant_id FROM auth_grant WHERE "
+      "username = ?1 AND client_id = ?2 AND revoked = 0 AND grant_id <> ?3 "
+      "ORDER BY created_at DESC, grant_id DESC LIMIT ?4)",
+      [&](Statement& st) {
+        st.Bind(1, username).Bind(2, client_id).Bind(3, keep_grant_id);
+        st.Bind(4, int64_t{max_live - 1});
+      });
 }
 
 StatusOr<bool> SqliteAuthStore::GrantActive(const std::string& grant_id) {

@@ -24,7 +24,8 @@
 //     ListSigningKeys oldest first; ListAudit newest first (limit <= 0 yields an empty list).
 //   - Expired authorization requests and codes are purged opportunistically: PutAuthRequest and
 //     PutCode delete rows of their table whose expires_at is more than a day before the written
-//     record's expires_at. The store never reads a clock.
+//     record's expires_at; AddAuthRequest deletes every request expired before its `now`. The
+//     store never reads a clock (callers pass `now`).
 //   - Error messages never contain hashes, secrets or key material.
 //
 // Thread-safe: every method may be called concurrently from any thread.
@@ -74,9 +75,12 @@ class SqliteAuthStore : public AuthStore {
   Status PutAuthRequest(const AuthRequest& request) override;
   StatusOr<std::optional<AuthRequest>> GetAuthRequest(const std::string& id_hash) override;
   Status DeleteAuthRequest(const std::string& id_hash) override;
+  Status AddAuthRequest(const AuthRequest& request, base::Millis now, int max_per_session,
+                        int max_per_client) override;
 
   Status PutCode(const AuthCode& code) override;
   StatusOr<std::optional<AuthCode>> TakeCode(const std::string& code_hash) override;
+  Status AddCode(const AuthCode& code, base::Millis now, int max_per_user) override;
 
   Status PutGrant(const Grant& grant) override;
   StatusOr<std::optional<Grant>> GetGrant(const std::string& grant_id) override;
@@ -87,6 +91,8 @@ class SqliteAuthStore : public AuthStore {
   Status RevokeGrant(const std::string& grant_id) override;
   Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) override;
   StatusOr<std::vector<Grant>> ListGrants(const std::string& username) override;
+  StatusOr<int> SupersedeGrants(const std::string& username, const std::string& client_id,
+                                const std::string& keep_grant_id, int max_live) override;
   StatusOr<bool> GrantActive(const std::string& grant_id) override;
   Status TouchGrant(const std::string& grant_id, base::Millis at) override;
 
