@@ -203,6 +203,14 @@ ALTER TABLE resource_version ADD CONSTRAINT resource_version_pkey
 CREATE INDEX resource_version_type_id ON resource_version (type, id, version);
 )sql";
 
+// Indexes for the per-session, per-client and per-member limits on authorization requests and
+// codes (counted on every authorization).
+constexpr const char* kV5 = R"sql(
+CREATE INDEX auth_request_session ON auth_request (session_hash);
+CREATE INDEX auth_request_client ON auth_request (client_id);
+CREATE INDEX auth_code_user ON auth_code (username);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -211,6 +219,7 @@ const std::vector<Migration>& Migrations() {
       {2, "patient distribution key on every member-data table", Expand(kV2)},
       {3, "app registration metadata, client status and operator accounts", Expand(kV3)},
       {4, "member-data keys lead with the patient compartment", Expand(kV4)},
+      {5, "indexes for the limits on authorization requests and codes", Expand(kV5)},
   };
   return *migrations;
 }

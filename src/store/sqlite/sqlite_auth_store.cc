@@ -82,6 +82,8 @@ CREATE TABLE IF NOT EXISTS auth_request (
 CREATE INDEX IF NOT EXISTS auth_request_expires ON auth_request (expires_at);
 CREATE INDEX IF NOT EXISTS auth_request_session ON auth_request (session_hash);
 CREATE INDEX IF NOT EXISTS auth_request_client ON auth_request (client_id);
+CREATE INDEX IF NOT EXISTS auth_request_session ON auth_request (session_hash);
+CREATE INDEX IF NOT EXISTS auth_request_client ON auth_request (client_id);
 CREATE TABLE IF NOT EXISTS auth_code (
   code_hash TEXT PRIMARY KEY,
   client_id TEXT NOT NULL,
@@ -97,6 +99,7 @@ CREATE TABLE IF NOT EXISTS auth_code (
   used INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS auth_code_expires ON auth_code (expires_at);
+CREATE INDEX IF NOT EXISTS auth_code_user ON auth_code (username);
 CREATE INDEX IF NOT EXISTS auth_code_user ON auth_code (username);
 CREATE TABLE IF NOT EXISTS auth_grant (
   grant_id TEXT PRIMARY KEY,
