@@ -1,5 +1,6 @@
 """Operations view of the server: metrics, health, audit of member-data access, shutdown."""
 
+import json
 import os
 import shutil
 import signal
@@ -60,6 +61,42 @@ class ObservabilityTest(unittest.TestCase):
         self.assertGreaterEqual(len(rows), 2)
         self.assertIn(("app", "ava", "demo-member-1", "read Patient status=200"), rows)
         self.assertTrue(all(token not in " ".join(map(str, r)) for r in rows))
+
+    def test_logs_are_json_lines_with_request_ids_and_no_phi(self):
+        server = Server(self.db, extra_args=["--access-log"])
+        self.addCleanup(server.stop)
+        result, verifier = authorize(server, "app", REDIRECT, "launch/patient patient/*.read",
+                                     "ava", "ava-password-1")
+        token = exchange(server, result["code"], verifier, "app", self.secret,
+                         REDIRECT).json()["access_token"]
+        r = server.get("/fhir/Observation?patient=demo-member-1&code=8480-6",
+                       {"Authorization": "Bearer " + token})
+        self.assertEqual(r.status, 200)
+        request_id = {k.lower(): v for k, v in r.headers.items()}.get("x-request-id")
+        self.assertTrue(request_id)
+        deadline = time.time() + 10
+        lines = []
+        while time.time() < deadline:
+            lines = [json.loads(line) for line in list(server.stderr_lines) if line.strip()]
+            if any(e.get("request_id") == request_id for e in lines):
+                break
+            time.sleep(0.1)
+        # Every line is one JSON object with a time, a level and an event.
+        for e in lines:
+            self.assertRegex(e["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertIn(e["level"], ("info", "warn", "error"))
+            self.assertTrue(e["event"])
+        self.assertIn("server.started", [e["event"] for e in lines])
+        mine = [e for e in lines if e.get("request_id") == request_id]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(mine[0]["event"], "http.request")
+        self.assertEqual(mine[0]["route"], "fhir_search")
+        self.assertEqual(mine[0]["status"], 200)
+        self.assertEqual(mine[0]["method"], "GET")
+        self.assertIsInstance(mine[0]["duration_us"], int)
+        text = "".join(server.stderr_lines)
+        for secret in (token, self.secret, "demo-member-1", "8480-6", "ava-password-1"):
+            self.assertNotIn(secret, text)
 
     def test_developer_guide_is_served(self):
         r = self.server.get("/developers")
