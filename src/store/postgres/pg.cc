@@ -356,8 +356,8 @@ PgPool::Lease::~Lease() {
 
 Status PgExecutor::Query(const std::string& sql, const std::vector<sql::Param>& params,
                          const std::function<Status(const sql::Row&)>& on_row) {
-  // Search SQL: the best plan depends on the values (a patient with 14 or 5,000 rows).
-  ASSIGN_OR_RETURN(PgResult res, conn_.Exec(sql, params, /*reuse_plan=*/false));
+  // Search SQL: the best plan usually depends on the values (a patient with 14 or 5,000 rows).
+  ASSIGN_OR_RETURN(PgResult res, conn_.Exec(sql, params, reuse_plan_));
   for (int i = 0; i < res.rows(); ++i) {
     ResultRow row(res, i);
     RETURN_IF_ERROR(on_row(row));

@@ -136,13 +136,17 @@ class PgPool::Lease {
 // The shared search code's view of one connection.
 class PgExecutor : public sql::SqlExecutor {
  public:
-  explicit PgExecutor(PgConn& conn) : conn_(conn) {}
+  // `reuse_plan`: run the statements prepared (one plan per statement text), for queries whose
+  // best plan does not depend on the values; by default each is planned for its values.
+  explicit PgExecutor(PgConn& conn, bool reuse_plan = false)
+      : conn_(conn), reuse_plan_(reuse_plan) {}
   sql::Dialect dialect() const override { return sql::Dialect::kPostgres; }
   Status Query(const std::string& sql, const std::vector<sql::Param>& params,
                const std::function<Status(const sql::Row&)>& on_row) override;
 
  private:
   PgConn& conn_;
+  bool reuse_plan_;
 };
 
 // Parses "X/Y" (pg_lsn text) into a number; 0 when malformed.

@@ -568,9 +568,9 @@ Status PostgresAuthStore::AddCode(const AuthCode& c, base::Millis now, int max_p
          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (code_hash) "
          "DO NOTHING"});
   return InTransaction([&](PgConn& db) -> Status {
-    RETURN_IF_ERROR(db.Exec("DELETE FROM auth_code WHERE expires_at < $1",
-                            {c.expires_at - kPurgeGraceMillis})
-                        .status());
+    RETURN_IF_ERROR(
+        db.Exec("DELETE FROM auth_code WHERE expires_at < $1", {c.expires_at - kPurgeGraceMillis})
+            .status());
     ASSIGN_OR_RETURN(PgResult n, db.Exec("SELECT COUNT(*) FROM auth_code WHERE username = $1 AND "
                                          "used = 0 AND expires_at >= $2",
                                          {c.username, int64_t{now}}));

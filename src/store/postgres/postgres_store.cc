@@ -555,9 +555,10 @@ auto PostgresStore::WithReader(Fn fn) -> decltype(fn(std::declval<PgConn&>())) {
 
 namespace {
 
+// Fixed statements (reads by id, versions, history): one prepared plan serves every value.
 StatusOr<std::vector<StoredResource>> QueryRows(PgConn& conn, const std::string& sql,
                                                 const std::vector<sql::Param>& params) {
-  PgExecutor exec(conn);
+  PgExecutor exec(conn, /*reuse_plan=*/true);
   std::vector<StoredResource> out;
   RETURN_IF_ERROR(sql::QueryResources(exec, sql, params, out));
   return out;
@@ -644,8 +645,13 @@ StatusOr<std::vector<std::string>> PostgresStore::PatientsOf(const std::string& 
 
 StatusOr<SearchPage> PostgresStore::Search(const fhir::SearchQuery& q,
                                            const fhir::AccessScope& scope) {
+  // A lookup by _id alone (the visibility check of every read under a patient scope) has one
+  // good plan whatever the values: prepare it. Other searches are planned for their values.
+  const bool by_id_only = q.conditions.size() == 1 &&
+                          q.conditions[0].special == fhir::Special::kId && q.includes.empty() &&
+                          q.sort.empty();
   return WithReader([&](PgConn& c) {
-    PgExecutor exec(c);
+    PgExecutor exec(c, by_id_only);
     return sql::RunSearch(exec, *registry_, q, scope);
   });
 }
