@@ -3,7 +3,7 @@
 # its seed corpus for a while. Exits non-zero if any target crashes, leaks, times out or fails an
 # invariant; the reproducer is left in build/fuzz/artifacts/.
 # Usage: tests/fuzz/run.sh [SECONDS_PER_TARGET (default 10)] [TARGET...]   (default: all)
-# New corpus entries go to build/fuzz/work/<target>/, never into the checked-in seeds.
+# New corpus entries go to build/fuzz/grown-corpus/<target>/, never into the checked-in seeds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,12 +26,12 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 status=0
 for t in "${targets[@]}"; do
-  work="build/fuzz/work/$t"
+  grown="build/fuzz/grown-corpus/$t"
   log="build/fuzz/artifacts/$t.log"
-  mkdir -p "$work"
+  mkdir -p "$grown"
   rc=0
   "$bin/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 \
-    -artifact_prefix="build/fuzz/artifacts/$t-" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
+    -artifact_prefix="build/fuzz/artifacts/$t-" "$grown" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
   corp=$(grep -Eo 'corp: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
