@@ -193,37 +193,30 @@ StatusOr<PgResult> PgConn::Exec(const std::string& sql, const std::vector<sql::P
       values[i] = storage[k++].c_str();
     }
   }
-  PGresult* res = nullptr;
-  const bool prepare = prepare_ && reuse_plan;
-  if (prepare) {
-    // The key holds the parameter types too: the same text bound with other types is another
-    // statement.
-    std::string key = sql;
-    key.push_back('\0');
-    for (Oid t : types) {
-      key += std::to_string(t);
-      key.push_back(',');
-    }
-    auto it = prepared_.find(key);
+  // The named statement for this text, prepared on first use (up to kMaxPrepared per
+  // connection). The same text bound with other parameter types runs unnamed.
+  const std::string* name = nullptr;
+  if (prepare_ && reuse_plan) {
+    auto it = prepared_.find(sql);
     if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
-      std::string name = "p" + std::to_string(prepared_.size());
-      PGresult* prep = PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(params.size()),
+      std::string fresh = "p" + std::to_string(prepared_.size());
+      PGresult* prep = PQprepare(conn_, fresh.c_str(), sql.c_str(), static_cast<int>(params.size()),
                                  types.data());
       if (prep == nullptr || PQresultStatus(prep) != PGRES_COMMAND_OK) {
         return ResultError(prep, "query failed");
       }
       PQclear(prep);
-      it = prepared_.emplace(std::move(key), std::move(name)).first;
+      it = prepared_.emplace(sql, Prepared{std::move(fresh), types}).first;
     }
-    if (it != prepared_.end()) {
-      res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()),
-                           values.data(), nullptr, nullptr, 0);
+    if (it != prepared_.end() && it->second.types == types) {
+      name = &it->second.name;
     }
   }
-  if (res == nullptr && (!prepare || prepared_.size() >= kMaxPrepared)) {
-    res = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
-                       values.data(), nullptr, nullptr, 0);
-  }
+  PGresult* res = name != nullptr
+                      ? PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
+                                       values.data(), nullptr, nullptr, 0)
+                      : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()),
+                                     types.data(), values.data(), nullptr, nullptr, 0);
   if (res == nullptr) {
     return ResultError(nullptr, "query failed");
   }

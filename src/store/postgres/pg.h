@@ -84,8 +84,12 @@ class PgConn {
   Status ResultError(PGresult* res, std::string_view what);
   PGconn* conn_;
   bool prepare_;
-  // SQL text plus parameter types -> statement name, for this connection's prepared statements.
-  std::unordered_map<std::string, std::string> prepared_;
+  // This connection's prepared statements, by SQL text.
+  struct Prepared {
+    std::string name;
+    std::vector<Oid> types;  // the parameter types it was prepared with
+  };
+  std::unordered_map<std::string, Prepared> prepared_;
 };
 
 // Appends `field` to a COPY text-format row, escaped (no delimiter is added).

@@ -130,11 +130,12 @@ class PgWriteBatch : public WriteBatch {
       if (types.empty()) {
         continue;
       }
-      ASSIGN_OR_RETURN(PgResult res,
-                       conn_->Exec("SELECT r.type, r.id, r.seq, r.version, r.hash, r.deleted "
-                                   "FROM resource r JOIN unnest($1::text[], $2::text[]) AS k(type, "
-                                   "id) ON r.type = k.type AND r.id = k.id",
-                                   {TextArray(types), TextArray(ids)}));
+      ASSIGN_OR_RETURN(
+          PgResult res,
+          conn_->Exec("SELECT r.type, r.id, r.seq, r.version, r.hash, r.deleted, r.patient "
+                      "FROM resource r JOIN unnest($1::text[], $2::text[]) AS k(type, "
+                      "id) ON r.type = k.type AND r.id = k.id",
+                      {TextArray(types), TextArray(ids)}));
       for (int i = 0; i < res.rows(); ++i) {
         Known& k = known_[Key(res.Text(i, 0), res.Text(i, 1))];
         k.exists = true;
@@ -142,6 +143,7 @@ class PgWriteBatch : public WriteBatch {
         k.version = res.Int(i, 3);
         k.hash = std::string(res.Text(i, 4));
         k.deleted = res.Int(i, 5) != 0;
+        k.patient = std::string(res.Text(i, 6));
       }
     }
     return Status::Ok();
@@ -195,6 +197,7 @@ class PgWriteBatch : public WriteBatch {
     k->version = new_version;
     k->hash = content_hash;
     k->deleted = false;
+    k->patient = patient;
     buffered_seqs_.insert(seq);
     Buffer(kVersionTable, seq,
            CopyRow()
@@ -222,9 +225,7 @@ class PgWriteBatch : public WriteBatch {
     }
     int64_t seq = k->seq;
     int64_t version = k->version + 1;
-    ASSIGN_OR_RETURN(PgResult sel,
-                     conn_->Exec("SELECT patient FROM resource WHERE seq = $1", {seq}));
-    std::string patient(sel.rows() > 0 ? sel.Text(0, 0) : "");
+    const std::string& patient = k->patient;
     base::Millis now = Now();
     RETURN_IF_ERROR(conn_
                         ->Exec("UPDATE resource SET version = $1, last_updated = $2, "
@@ -270,6 +271,7 @@ class PgWriteBatch : public WriteBatch {
     int64_t seq = 0;
     int64_t version = 0;
     std::string hash;
+    std::string patient;  // the compartment its row is stored under
   };
 
   static std::string Key(std::string_view type, std::string_view id) {
@@ -286,8 +288,8 @@ class PgWriteBatch : public WriteBatch {
       return &it->second;
     }
     ASSIGN_OR_RETURN(PgResult sel,
-                     conn_->Exec("SELECT seq, version, hash, deleted FROM resource WHERE "
-                                 "type = $1 AND id = $2",
+                     conn_->Exec("SELECT seq, version, hash, deleted, patient FROM resource "
+                                 "WHERE type = $1 AND id = $2",
                                  {type, id}));
     Known k;
     if (sel.rows() > 0) {
@@ -296,6 +298,7 @@ class PgWriteBatch : public WriteBatch {
       k.version = sel.Int(0, 1);
       k.hash = std::string(sel.Text(0, 2));
       k.deleted = sel.Int(0, 3) != 0;
+      k.patient = std::string(sel.Text(0, 4));
     }
     return &(known_[key] = std::move(k));
   }

@@ -279,11 +279,11 @@ StatusOr<SearchPage> RunSearch(SqlExecutor& exec, const fhir::SearchParamRegistr
       page.last_key = keys.back();
     }
   }
-  if ((q.total != fhir::TotalMode::kNone || q.summary == fhir::SummaryMode::kCount) &&
-      q.summary != fhir::SummaryMode::kCount && !page.has_more && !page.has_before) {
+  const bool count_only = q.summary == fhir::SummaryMode::kCount;
+  if (!count_only && q.total != fhir::TotalMode::kNone && !page.has_more && !page.has_before) {
     // The whole result is on this first page: its size is the total, no second query needed.
     page.total = static_cast<int64_t>(page.matches.size());
-  } else if (q.total != fhir::TotalMode::kNone || q.summary == fhir::SummaryMode::kCount) {
+  } else if (count_only || q.total != fhir::TotalMode::kNone) {
     constexpr int64_t kEstimateCap = 10000;
     SqlBuilder b(dialect);
     std::string sql;
