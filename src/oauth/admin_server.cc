@@ -529,25 +529,15 @@ http::Response AdminServer::Pages(const http::Request& req) {
   }
 
   auto login_page = [&](int status, const std::string& error) -> http::Response {
-    std::string b = browser;
-    bool new_browser = b.size() < 32;
-    if (new_browser) {
-      b = Random(32);
-    }
-    std::string tx = Random(24);
-    store::AuthRequest pre;
-    pre.id_hash = Sha(tx);
-    pre.session_hash = Sha(b);
-    pre.csrf_token = Random(24);
-    pre.client_id = kSessionClient;
-    pre.expires_at = now + options_.session_seconds * 1000LL;
-    if (tx.empty() || b.empty() || !store_.PutAuthRequest(pre).ok()) {
+    auto form =
+        StartSignIn(store_, browser, kSessionClient, now + options_.session_seconds * 1000LL);
+    if (!form) {
       return unavailable();
     }
     http::Response r =
-        HtmlResponse(status, AdminPage("Operator sign-in", LoginBody(tx, pre.csrf_token, error)));
-    if (new_browser) {
-      r.SetHeader("Set-Cookie", cookie(kBrowserCookie, b, ""));
+        HtmlResponse(status, AdminPage("Operator sign-in", LoginBody(form->tx, form->csrf, error)));
+    if (form->new_browser) {
+      r.SetHeader("Set-Cookie", cookie(kBrowserCookie, form->browser, ""));
     }
     return r;
   };

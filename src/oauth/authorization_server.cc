@@ -1412,25 +1412,15 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
   }
   if (!session) {
     // Not signed in: show the login form for this page.
-    std::string browser = CookieValue(req, kSessionCookie);
-    bool new_browser = browser.size() < 32;
-    if (new_browser) {
-      browser = Random(32);
-    }
-    std::string tx = Random(24);
-    store::AuthRequest pre;
-    pre.id_hash = Sha(tx);
-    pre.session_hash = Sha(browser);
-    pre.csrf_token = Random(24);
-    pre.client_id = kManageClient;
-    pre.expires_at = now + options_.auth_request_seconds * 1000LL;
-    if (!store_.PutAuthRequest(pre).ok()) {
+    auto form = StartSignIn(store_, CookieValue(req, kSessionCookie), kManageClient,
+                            now + options_.auth_request_seconds * 1000LL);
+    if (!form) {
       return Html(503, ErrorPage("Try again later", "The service is temporarily unavailable."));
     }
-    http::Response r =
-        Html(200, LoginPage("/oauth/manage/login", tx, pre.csrf_token, "Your connected apps", ""));
-    if (new_browser) {
-      r.SetHeader("Set-Cookie", std::string(kSessionCookie) + "=" + browser +
+    http::Response r = Html(
+        200, LoginPage("/oauth/manage/login", form->tx, form->csrf, "Your connected apps", ""));
+    if (form->new_browser) {
+      r.SetHeader("Set-Cookie", std::string(kSessionCookie) + "=" + form->browser +
                                     "; Path=" + cookie_path + "; HttpOnly; SameSite=Lax" + secure);
     }
     return r;

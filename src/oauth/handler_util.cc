@@ -89,4 +89,26 @@ std::string FormatWhen(base::Millis ms) {
   return ms <= 0 ? std::string("-") : base::FormatInstant(ms).substr(0, 16).replace(10, 1, " ");
 }
 
+std::optional<SignInForm> StartSignIn(store::AuthStore& store, std::string browser,
+                                      const std::string& marker, base::Millis expires_at) {
+  SignInForm form;
+  form.new_browser = browser.size() < 32;
+  form.browser = form.new_browser ? Random(32) : std::move(browser);
+  form.tx = Random(24);
+  form.csrf = Random(24);
+  if (form.browser.empty() || form.tx.empty() || form.csrf.empty()) {
+    return std::nullopt;
+  }
+  store::AuthRequest pre;
+  pre.id_hash = Sha(form.tx);
+  pre.session_hash = Sha(form.browser);
+  pre.csrf_token = form.csrf;
+  pre.client_id = marker;
+  pre.expires_at = expires_at;
+  if (!store.PutAuthRequest(pre).ok()) {
+    return std::nullopt;
+  }
+  return form;
+}
+
 }  // namespace portico::oauth

@@ -4,12 +4,14 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "src/base/time.h"
 #include "src/http/message.h"
 #include "src/json/json.h"
+#include "src/store/auth_store.h"
 
 namespace portico::oauth {
 
@@ -34,5 +36,19 @@ http::Response ErrorResponse(int status, const std::string& error, const std::st
 http::Response RedirectResponse(int status, const std::string& location);
 // "2026-11-29 03:50" (UTC, minutes), "-" for none: times on the member and operator pages.
 std::string FormatWhen(base::Millis ms);
+
+// A sign-in form in progress (member app management, operator pages): the transaction id the
+// form carries, the browser id its cookie carries, and the form's CSRF token. Stored as an
+// AuthRequest whose client_id is `marker`.
+struct SignInForm {
+  std::string tx;
+  std::string browser;
+  std::string csrf;
+  bool new_browser = false;  // `browser` is new: the caller sets its cookie
+};
+// Starts one for the browser whose cookie is `browser` (a new id when it has none). nullopt
+// when the store or the random source fails.
+std::optional<SignInForm> StartSignIn(store::AuthStore& store, std::string browser,
+                                      const std::string& marker, base::Millis expires_at);
 
 }  // namespace portico::oauth

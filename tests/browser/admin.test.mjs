@@ -18,8 +18,8 @@ import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import {
-  CHROMIUM, CHROMIUM_ARGS, PorticoServer, checkPrerequisites, closeServer, pkcePair, portico,
-  startRedirectTarget, submit, tempDir, walkAuthorization,
+  CHROMIUM, CHROMIUM_ARGS, PorticoServer, checkPrerequisites, closeServer, newPage, pkcePair,
+  portico, startRedirectTarget, submit, tempDir, walkAuthorization,
 } from './harness.mjs';
 
 const OPERATOR = { username: 'olga', password: 'olga-operator-password-1' };
@@ -67,21 +67,6 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A fresh context (own cookies) and page that records CSP violations and page errors. */
-async function newPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const problems = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content Security Policy|Refused to/.test(msg.text())) {
-      problems.push(msg.text());
-    }
-  });
-  page.on('pageerror', (err) => problems.push(String(err)));
-  return { context, page, problems };
-}
-
 async function fhirStatus(token) {
   const r = await fetch(`${server.base}/Patient/${MEMBER.patient}`, {
     headers: { Authorization: `Bearer ${token}`, Accept: 'application/fhir+json' },
@@ -105,7 +90,7 @@ async function operatorSignIn(page) {
 describe('operator pages and the member page in Chromium', () => {
   test('an operator signs in, registers an app through the form and sees it listed',
     async () => {
-      const { context, page, problems } = await newPage();
+      const { context, page, problems } = await newPage(browser);
       try {
         // A wrong password keeps the operator on the sign-in form.
         await page.goto(`${server.root}/admin`);
@@ -179,7 +164,7 @@ describe('operator pages and the member page in Chromium', () => {
   test('a member connects the app; suspending it in the page stops its token at once',
     async () => {
       assert.ok(app.clientId, 'the app was registered by the previous test');
-      const member = await newPage();
+      const member = await newPage(browser);
       try {
         const { verifier, challenge } = pkcePair();
         const q = new URLSearchParams({
@@ -214,7 +199,7 @@ describe('operator pages and the member page in Chromium', () => {
         await member.context.close();
       }
 
-      const { context, page, problems } = await newPage();
+      const { context, page, problems } = await newPage(browser);
       try {
         await operatorSignIn(page);
         await page.click(`tr[data-client-id="${app.clientId}"] a`);
@@ -239,7 +224,7 @@ describe('operator pages and the member page in Chromium', () => {
   test('the member sees the app at /oauth/manage, revokes it, and its token gets 401',
     async () => {
       assert.ok(app.token, 'the member connected the app in the previous test');
-      const { context, page, problems } = await newPage();
+      const { context, page, problems } = await newPage(browser);
       try {
         await page.goto(`${server.root}/oauth/manage`);
         await page.fill('input[name="username"]', MEMBER.username);

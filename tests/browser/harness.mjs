@@ -207,3 +207,19 @@ export async function submit(page, selector) {
   ]);
   return response;
 }
+
+/** A fresh context of `browser` (own cookies) and a page that records CSP violations and page
+ * errors in `problems`. */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy|Refused to/.test(msg.text())) {
+      problems.push(msg.text());
+    }
+  });
+  page.on('pageerror', (err) => problems.push(String(err)));
+  return { context, page, problems };
+}

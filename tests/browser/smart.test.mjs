@@ -21,7 +21,7 @@ import { chromium } from 'playwright-core';
 
 import {
   CHROMIUM, CHROMIUM_ARGS, PorticoServer, checkPrerequisites, closeServer, jwtClaims, listen,
-  pkcePair, portico, startRedirectTarget, submit, tempDir, walkAuthorization,
+  newPage, pkcePair, portico, startRedirectTarget, submit, tempDir, walkAuthorization,
 } from './harness.mjs';
 
 const SCOPE = 'launch/patient openid fhirUser offline_access patient/Patient.read ' +
@@ -146,21 +146,6 @@ after(async () => {
 
 // ---- helpers --------------------------------------------------------------------------------
 
-/** A fresh browser context (own cookies) and page that records CSP violations. */
-async function newPage(options = {}) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const problems = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content Security Policy|Refused to/.test(msg.text())) {
-      problems.push(msg.text());
-    }
-  });
-  page.on('pageerror', (err) => problems.push(String(err)));
-  return { context, page, problems };
-}
-
 function authorizeUrl({ state, challenge, nonce }) {
   const q = new URLSearchParams({
     response_type: 'code',
@@ -207,7 +192,7 @@ async function browserFlow(username, { patient, expectPicker, untick, decision, 
   const state = `st-${username}-${Date.now()}`;
   const nonce = `n-${username}`;
   const { verifier, challenge } = pkcePair();
-  const { context, page, problems } = await newPage(contextOptions);
+  const { context, page, problems } = await newPage(browser, contextOptions);
   try {
     const hitsBefore = target.hits.length;
     await page.goto(authorizeUrl({ state, challenge, nonce }));
@@ -342,7 +327,7 @@ describe('Chromium walks the authorization pages', () => {
   });
 
   test('Back after Allow cannot replay the consent into a second code', async () => {
-    const { context, page, problems } = await newPage();
+    const { context, page, problems } = await newPage(browser);
     try {
       const { challenge } = pkcePair();
       const state = 'st-replay';
@@ -374,7 +359,7 @@ describe('Chromium walks the authorization pages', () => {
   });
 
   test('a wrong password keeps the browser on the login page with an error', async () => {
-    const { context, page } = await newPage();
+    const { context, page } = await newPage(browser);
     try {
       const { challenge } = pkcePair();
       await page.goto(authorizeUrl({ state: 'st-bad', challenge, nonce: 'n' }));
@@ -396,7 +381,7 @@ describe('Chromium walks the authorization pages', () => {
 describe('fhirclient (SMART JS client, Node) completes a standalone launch', () => {
   async function launch(kind, username, { patient, expectPicker }) {
     const u = USERS[username];
-    const { context, page, problems } = await newPage();
+    const { context, page, problems } = await newPage(browser);
     try {
       const clientPromise = smartApp.nextClient();
       await page.goto(`${smartApp.origin}/launch?kind=${kind}`);
