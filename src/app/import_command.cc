@@ -234,7 +234,10 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
     Progress(tty, counts.total(), bytes_done, bytes_total, start, false);
   }
   Progress(tty, counts.total(), bytes_done, bytes_total, start, true);
-  if (counts.created + counts.updated + counts.deleted > 0) {
+  // A bulk load refreshes the planner's statistics at once; smaller feeds leave it to the
+  // database's own background analysis (a full ANALYZE of a large database takes a while).
+  constexpr int64_t kBulkLoad = 10000;
+  if (counts.created + counts.updated + counts.deleted >= kBulkLoad) {
     if (Status s = resources.UpdateStatistics(); !s.ok()) {
       std::fprintf(stderr, "warning: updating the planner statistics failed: %s\n",
                    s.message().c_str());
