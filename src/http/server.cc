@@ -80,12 +80,15 @@ struct Server::Impl {
   ServerOptions options;
   Handler handler;
   asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  // The acceptor, the signal set and the drain timer are touched only on this strand, so
+  // Stop() (posted from any thread) never races an accept in progress on another thread.
+  asio::strand<asio::io_context::executor_type> control{asio::make_strand(ioc)};
+  tcp::acceptor acceptor{control};
+  asio::signal_set signals{control, SIGINT, SIGTERM};
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
   std::unique_ptr<asio::ssl::context> ssl_ctx;  // set when serving HTTPS
-  asio::steady_timer drain_timer{ioc};
+  asio::steady_timer drain_timer{control};
   std::chrono::steady_clock::time_point drain_deadline;
 
   void DrainPoll() {
@@ -395,7 +398,7 @@ uint16_t Server::port() const {
 
 void Server::Run() {
   Impl& im = *impl_;
-  asio::co_spawn(im.ioc, im.Accept(), asio::detached);
+  asio::co_spawn(im.control, im.Accept(), asio::detached);
   im.signals.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) {
       Stop();
@@ -418,7 +421,7 @@ void Server::Run() {
 
 void Server::Stop() {
   Impl& im = *impl_;
-  asio::post(im.ioc, [&im] {
+  asio::post(im.control, [&im] {
     if (im.stopping.exchange(true)) {
       return;
     }
