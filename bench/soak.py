@@ -11,12 +11,15 @@ a mixed workload for --minutes: per worker thread, a member of its own who repea
 
 Each minute it prints the requests completed, the errors (any answer that is not 2xx/3xx and not
 an expected 429, and any failed connection), the server's resident set (VmRSS from
-/proc/PID/status) and how much of it is SQLite's heap (portico_sqlite_memory_bytes on /metrics).
+/proc/PID/status), how much of it is SQLite's heap (portico_sqlite_memory_bytes on /metrics) and
+how many verified access tokens the server holds (portico_token_cache_entries; bounded at 10,000,
+which this workload reaches in a few minutes because every refresh mints a new token).
 SQLite's page caches fill up to their configured size (cache_size: 64 MiB for the writer, 16 MiB
 per pooled reader) as the database grows, which takes far longer than a soak; they are bounded
 by configuration, not leaks. So the verdict passes when there were no errors, the server is still
 up, the rest of the RSS (RSS minus SQLite's heap) grew by less than --rss-bound percent between
-minute 2 and the last minute, and SQLite's heap stayed under --sqlite-bound MiB. Exit status 1
+the end of the warm-up (--warmup, default a third of the run) and the last minute, and SQLite's
+heap stayed under --sqlite-bound MiB. Exit status 1
 when it fails. Raw RSS growth is printed as well.
 """
 
@@ -44,18 +47,22 @@ def log(*a):
     print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
 
 
-def sqlite_heap_kb(server):
-    """portico_sqlite_memory_bytes from /metrics: SQLite's page caches, which fill up to their
-    configured size as the database grows; RSS growth beyond them is what a leak would look
-    like."""
+def bounded_caches(server):
+    """From /metrics: SQLite's heap in KiB (portico_sqlite_memory_bytes: page caches, which fill
+    up to their configured size as the database grows) and the verified-token cache's entries
+    (portico_token_cache_entries, at most 10,000). Both are bounded by design; RSS growth once
+    they are full is what a leak would look like."""
+    heap = tokens = 0
     try:
         r = server.request("GET", "/metrics")
     except OSError:
-        return 0
+        return heap, tokens
     for line in r.body.splitlines():
         if line.startswith("portico_sqlite_memory_bytes "):
-            return int(float(line.split()[1])) // 1024
-    return 0
+            heap = int(float(line.split()[1])) // 1024
+        elif line.startswith("portico_token_cache_entries "):
+            tokens = int(float(line.split()[1]))
+    return heap, tokens
 
 
 def rss_kb(pid):
@@ -193,7 +200,11 @@ def main():
     ap.add_argument("--launch-every", type=int, default=25,
                     help="a worker launches anew every this many rounds (refreshes every 5)")
     ap.add_argument("--rss-bound", type=float, default=10.0,
-                    help="allowed RSS growth from minute 2 to the last minute, percent")
+                    help="allowed RSS growth from the end of the warm-up to the last minute, "
+                         "percent")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="minutes in which bounded caches fill, not judged (default: a third "
+                         "of the run, at least 2)")
     ap.add_argument("--sqlite-bound", type=float, default=128.0,
                     help="ceiling for SQLite's heap, MiB (the writer's 64 MiB cache and four "
                          "readers' 16 MiB)")
@@ -225,8 +236,8 @@ def main():
             w.start()
         rows = []
         header = ("| minute | requests | req/s | 429 | errors | server RSS (MiB, mean) "
-                  "| of which SQLite heap (MiB) | database (MiB) |")
-        rule = "|---:|---:|---:|---:|---:|---:|---:|---:|"
+                  "| of which SQLite heap (MiB) | cached tokens | database (MiB) |")
+        rule = "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         print(header)
         print(rule, flush=True)
         start = time.monotonic()
@@ -239,19 +250,20 @@ def main():
                 time.sleep(max(0.0, min(5.0, left)))
                 if server.proc.poll() is not None:
                     break
-                samples.append((rss_kb(pid), sqlite_heap_kb(server)))
+                samples.append((rss_kb(pid), *bounded_caches(server)))
                 if left <= 5.0:
                     break
             ok, throttled, errors = tally.take()
             alive = server.proc.poll() is None
-            rss = sum(x for x, _ in samples) / len(samples) if samples else 0
-            heap = sum(y for _, y in samples) / len(samples) if samples else 0
+            rss = sum(x for x, _, _ in samples) / len(samples) if samples else 0
+            heap = sum(y for _, y, _ in samples) / len(samples) if samples else 0
+            tokens = samples[-1][2] if samples else 0
             size = sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s))
             rows.append((minute, ok + throttled + errors, throttled, errors, rss, heap,
-                         size / 1048576))
+                         size / 1048576, tokens))
             print(f"| {minute} | {ok + throttled + errors} | {(ok + throttled + errors) / 60:.0f} "
                   f"| {throttled} | {errors} | {rss / 1024:.1f} | {heap / 1024:.1f} "
-                  f"| {size / 1048576:.0f} |", flush=True)
+                  f"| {tokens} | {size / 1048576:.0f} |", flush=True)
             if not alive:
                 break
         stop.set()
@@ -260,7 +272,8 @@ def main():
         alive = server.proc.poll() is None
 
         total_errors = sum(r[3] for r in rows)
-        base_row = rows[1] if len(rows) >= 2 else rows[0]
+        warmup = a.warmup if a.warmup is not None else max(2, a.minutes // 3)
+        base_row = rows[min(warmup, len(rows)) - 1]
         last_row = rows[-1]
         growth = (100.0 * (last_row[4] - base_row[4]) / base_row[4]) if base_row[4] else 100.0
         # For the reader: how much of the growth is SQLite's page caches filling up.
@@ -285,9 +298,9 @@ def main():
         if a.out:
             with open(a.out, "w") as f:
                 f.write(header + "\n" + rule + "\n")
-                for m, n, t, e, r, h, d in rows:
+                for m, n, t, e, r, h, d, k in rows:
                     f.write(f"| {m} | {n} | {n / 60:.0f} | {t} | {e} | {r / 1024:.1f} "
-                            f"| {h / 1024:.1f} | {d:.0f} |\n")
+                            f"| {h / 1024:.1f} | {k} | {d:.0f} |\n")
                 f.write(f"\nrequests by kind: {kinds}\n\n{verdict}\n")
         return 0 if passed else 1
     finally:

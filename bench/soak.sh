@@ -2,8 +2,9 @@
 # Portico soak test (issue 9): builds the Release binary (unless --bin), generates and imports the
 # demo data, starts Portico and runs a mixed SMART + FHIR workload from a second process for
 # --minutes (default 10), printing per-minute throughput, errors and server RSS, then a verdict.
-# Exit status 1 when the verdict fails (any error, the server gone, or RSS growth from minute 2 to
-# the last minute at or above --rss-bound percent, default 10). See bench/README.md.
+# Exit status 1 when the verdict fails (any error, the server gone, or RSS growth from the end of
+# the warm-up (a third of the run) to the last minute at or above --rss-bound percent, default 10).
+# See bench/README.md.
 #
 #   bench/soak.sh [--minutes 10] [--bin PATH] [any option of bench/soak.py, e.g. --workers 4]
 set -euo pipefail

@@ -8,10 +8,6 @@ namespace portico::authz {
 
 namespace {
 
-// About 1 KiB per entry (the Principal; the key is a digest), so at most about 10 MiB. A soak
-// run showed the former 50,000 entries keyed by the whole token could hold ~100 MiB of tokens
-// that had long been replaced by a refresh.
-constexpr size_t kMaxCacheEntries = 10000;
 constexpr int64_t kLeewaySeconds = 30;
 
 }  // namespace
@@ -24,47 +20,27 @@ TokenVerifier::TokenVerifier(oauth::KeyManager& keys, store::AuthStore& store, s
       audience_(std::move(audience)),
       clock_(clock) {}
 
-StatusOr<Principal> TokenVerifier::Verify(std::string_view token) {
+StatusOr<std::shared_ptr<const Principal>> TokenVerifier::Verify(std::string_view token) {
   if (token.empty() || token.size() > auth::kMaxJwsSize) {
     return UnauthenticatedError("the access token is missing or malformed");
   }
   int64_t now = clock_.NowMillis() / 1000;
-  std::optional<Principal> cached;
-  // Keyed by a digest: the cache never holds bearer tokens, and a key is 64 bytes, not ~1 KiB.
-  std::string key = base::Sha256Hex(token);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) {
-      if (it->second.expires_at + kLeewaySeconds > now) {
-        cached = it->second;
-      } else {
-        cache_.erase(it);
-      }
-    }
-  }
-  if (!cached) {
+  std::string key = cache_.KeyOf(token);
+  std::shared_ptr<const Principal> cached = cache_.Find(key, now);
+  if (cached == nullptr) {
     ASSIGN_OR_RETURN(Principal p, VerifyUncached(token));
-    std::lock_guard<std::mutex> lock(mu_);
-    if (cache_.size() >= kMaxCacheEntries) {
-      // Expired entries first; if the cache is still full, start afresh.
-      std::erase_if(cache_, [now](const auto& e) {
-        return e.second.expires_at + kLeewaySeconds <= now;
-      });
-      if (cache_.size() >= kMaxCacheEntries) {
-        cache_.clear();
-      }
-    }
-    cache_.emplace(std::move(key), p);
-    cached = std::move(p);
+    cached = std::make_shared<const Principal>(std::move(p));
+    cache_.Put(std::move(key), cached, cached->expires_at + kLeewaySeconds, now);
   }
   // Revocation is checked every time, against the shared store.
   ASSIGN_OR_RETURN(bool active, store_.GrantActive(cached->grant_id));
   if (!active) {
     return UnauthenticatedError("the access token has been revoked");
   }
-  return *std::move(cached);
+  return cached;
 }
+
+size_t TokenVerifier::cached_tokens() const { return cache_.size(); }
 
 StatusOr<Principal> TokenVerifier::VerifyUncached(std::string_view token) {
   auto unverified = auth::DecodeJwsUnverified(token);

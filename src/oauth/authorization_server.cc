@@ -1134,23 +1134,35 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
 namespace {
 
 // Verifies one of our access tokens (signature, iss, aud, time) without the grant check.
-StatusOr<json::Value> VerifyAccessToken(KeyManager& keys, const std::string& token,
-                                        const OAuthOptions& options, const base::Clock& clock) {
-  auto unverified = auth::DecodeJwsUnverified(token);
-  if (!unverified.ok()) {
-    return UnauthenticatedError("malformed token");
+}  // namespace
+
+StatusOr<std::shared_ptr<const json::Value>> AuthorizationServer::VerifyAccessToken(
+    const std::string& token) {
+  int64_t now = clock_.NowMillis() / 1000;
+  std::string key = verified_.KeyOf(token);
+  std::shared_ptr<const json::Value> claims = verified_.Find(key, now);
+  if (claims == nullptr) {
+    auto unverified = auth::DecodeJwsUnverified(token);
+    if (!unverified.ok()) {
+      return UnauthenticatedError("malformed token");
+    }
+    auto snap = keys_.GetForKid(std::string(unverified->header.GetString("kid")));
+    if (snap == nullptr) {
+      return UnavailableError("keys unavailable");
+    }
+    ASSIGN_OR_RETURN(json::Value verified, auth::VerifyJws(token, snap->published, {"RS256"}));
+    RETURN_IF_ERROR(auth::ValidateClaims(verified, options_.issuer, options_.fhir_base, now,
+                                         kClaimLeewaySeconds));
+    ASSIGN_OR_RETURN(std::optional<int64_t> exp, auth::GetNumericDate(verified, "exp"));
+    claims = std::make_shared<const json::Value>(std::move(verified));
+    verified_.Put(std::move(key), claims, exp.value_or(now) + kClaimLeewaySeconds, now);
+    return claims;
   }
-  auto snap = keys.GetForKid(std::string(unverified->header.GetString("kid")));
-  if (snap == nullptr) {
-    return UnavailableError("keys unavailable");
-  }
-  ASSIGN_OR_RETURN(json::Value claims, auth::VerifyJws(token, snap->published, {"RS256"}));
-  RETURN_IF_ERROR(auth::ValidateClaims(claims, options.issuer, options.fhir_base,
-                                       clock.NowMillis() / 1000, 30));
+  // Verified before: the times (and the rest) are checked again on every use.
+  RETURN_IF_ERROR(auth::ValidateClaims(*claims, options_.issuer, options_.fhir_base, now,
+                                       kClaimLeewaySeconds));
   return claims;
 }
-
-}  // namespace
 
 http::Response AuthorizationServer::Introspect(const http::Request& req) {
   Params p;
@@ -1166,7 +1178,7 @@ http::Response AuthorizationServer::Introspect(const http::Request& req) {
     bool bearer_ok = false;
     if (base::StartsWith(base::ToLowerAscii(authz.substr(0, 7)), "bearer ")) {
       auto claims =
-          VerifyAccessToken(keys_, std::string(base::Trim(authz.substr(7))), options_, clock_);
+          VerifyAccessToken(std::string(base::Trim(authz.substr(7))));
       bearer_ok = claims.ok();
     }
     if (!bearer_ok) {
@@ -1181,24 +1193,24 @@ http::Response AuthorizationServer::Introspect(const http::Request& req) {
   }
   base::Millis now = clock_.NowMillis();
   if (token.find('.') != std::string::npos) {
-    auto claims = VerifyAccessToken(keys_, token, options_, clock_);
+    auto claims = VerifyAccessToken(token);
     if (claims.ok()) {
-      std::string gid(claims->GetString("gid"));
+      std::string gid((*claims)->GetString("gid"));
       auto active = store_.GrantActive(gid);
       if (active.ok() && *active) {
         json::Value r = json::Value::MakeObject();
         r.Set("active", json::Value::Bool(true));
         for (const char* k : {"scope", "client_id", "sub", "iss", "patient", "fhirUser", "jti"}) {
-          if (const json::Value* v = claims->Find(k)) {
+          if (const json::Value* v = (*claims)->Find(k)) {
             r.Set(k, *v);
           }
         }
         for (const char* k : {"exp", "iat", "aud"}) {
-          if (const json::Value* v = claims->Find(k)) {
+          if (const json::Value* v = (*claims)->Find(k)) {
             r.Set(k, *v);
           }
         }
-        r.Set("username", json::Value::String(std::string(claims->GetString("sub"))));
+        r.Set("username", json::Value::String(std::string((*claims)->GetString("sub"))));
         r.Set("token_type", json::Value::String("Bearer"));
         return Json(200, r);
       }
@@ -1246,9 +1258,9 @@ http::Response AuthorizationServer::Revoke(const http::Request& req) {
   base::Millis now = clock_.NowMillis();
   std::string grant_id;
   if (token.find('.') != std::string::npos) {
-    auto claims = VerifyAccessToken(keys_, token, options_, clock_);
-    if (claims.ok() && claims->GetString("client_id") == ca->client.client_id) {
-      grant_id = std::string(claims->GetString("gid"));
+    auto claims = VerifyAccessToken(token);
+    if (claims.ok() && (*claims)->GetString("client_id") == ca->client.client_id) {
+      grant_id = std::string((*claims)->GetString("gid"));
     }
   } else {
     auto grant = store_.FindGrantByRefresh(Sha(token));
@@ -1274,10 +1286,10 @@ http::Response AuthorizationServer::UserInfo(const http::Request& req) {
     return r;
   }
   auto claims =
-      VerifyAccessToken(keys_, std::string(base::Trim(authz.substr(7))), options_, clock_);
+      VerifyAccessToken(std::string(base::Trim(authz.substr(7))));
   bool active = false;
   if (claims.ok()) {
-    auto a = store_.GrantActive(std::string(claims->GetString("gid")));
+    auto a = store_.GrantActive(std::string((*claims)->GetString("gid")));
     active = a.ok() && *a;
   }
   if (!active) {
@@ -1285,15 +1297,15 @@ http::Response AuthorizationServer::UserInfo(const http::Request& req) {
     r.SetHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
     return r;
   }
-  auth::ScopeSet scopes = auth::ParseScopeString(claims->GetString("scope"));
+  auth::ScopeSet scopes = auth::ParseScopeString((*claims)->GetString("scope"));
   if (!scopes.others.count("openid")) {
     http::Response r = OAuthError(403, "insufficient_scope", "the openid scope is required");
     r.SetHeader("WWW-Authenticate", "Bearer error=\"insufficient_scope\", scope=\"openid\"");
     return r;
   }
   json::Value out = json::Value::MakeObject();
-  out.Set("sub", json::Value::String(std::string(claims->GetString("sub"))));
-  out.Set("fhirUser", json::Value::String(std::string(claims->GetString("fhirUser"))));
+  out.Set("sub", json::Value::String(std::string((*claims)->GetString("sub"))));
+  out.Set("fhirUser", json::Value::String(std::string((*claims)->GetString("fhirUser"))));
   return Json(200, out);
 }
 

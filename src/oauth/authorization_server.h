@@ -10,6 +10,7 @@
 #include <string>
 
 #include "src/auth/scopes.h"
+#include "src/base/expiring_cache.h"
 #include "src/base/time.h"
 #include "src/http/message.h"
 #include "src/json/json.h"
@@ -102,6 +103,10 @@ class AuthorizationServer {
   StatusOr<json::Value> IssueTokens(const store::Grant& grant, const std::string& scope,
                                     const std::string& nonce, const std::string& refresh_token);
   std::string FhirUserOf(const store::User& user, const std::string& patient_id) const;
+  // Signature, iss, aud and times of one of our access tokens; signatures verified before are
+  // remembered until the token expires.
+  StatusOr<std::shared_ptr<const json::Value>> VerifyAccessToken(const std::string& token);
+  static constexpr int64_t kClaimLeewaySeconds = 30;
 
   store::AuthStore& store_;
   KeyManager& keys_;
@@ -109,6 +114,7 @@ class AuthorizationServer {
   PatientLabeler labeler_;
   const base::Clock& clock_;
   std::function<void(store::AuditEvent)> async_audit_;
+  base::ExpiringCache<json::Value> verified_{10000};  // access tokens verified before
 };
 
 }  // namespace portico::oauth

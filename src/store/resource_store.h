@@ -80,9 +80,22 @@ struct HistoryQuery {
   int offset = 0;
 };
 
+// Held for the length of a request that only reads; see ResourceStore::PinReads.
+class ReadScope {
+ public:
+  virtual ~ReadScope() = default;
+};
+
 class ResourceStore {
  public:
   virtual ~ResourceStore() = default;
+
+  // Until the returned scope is destroyed, the reads this thread makes through this store (and
+  // the auth store sharing its database) use one connection and see one snapshot: one read
+  // transaction per request instead of one per statement. nullptr when the store gains nothing
+  // by it, or when this thread already holds a scope. Only for work that does not write: a
+  // write made inside the scope would not be visible to the scope's reads.
+  virtual std::unique_ptr<ReadScope> PinReads() { return nullptr; }
 
   // Current version (possibly a deletion marker); nullopt when never stored.
   virtual StatusOr<std::optional<StoredResource>> Read(const std::string& type,

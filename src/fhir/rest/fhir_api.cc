@@ -657,6 +657,14 @@ http::Response FhirApi::Search(const http::Request& req, const std::string& type
   }
   out += "]";
   if (q.summary != SummaryMode::kCount) {
+    // One allocation for the whole page (50 claims are a few hundred KiB).
+    size_t need = out.size() + 64;
+    for (const auto* list : {&page->matches, &page->includes}) {
+      for (const store::StoredResource& r : *list) {
+        need += r.body.size() + r.type.size() + r.id.size() + options_.base_url.size() + 64;
+      }
+    }
+    out.reserve(need);
     out += ",\"entry\":[";
     bool first = true;
     bool subset = !q.elements.empty() || q.summary == SummaryMode::kTrue ||

@@ -510,7 +510,67 @@ Status SqliteStore::Migrate() {
   return writer_->Exec("COMMIT");
 }
 
+namespace {
+
+// The read scope this thread holds, if any (a request runs on one thread from start to end).
+struct PinnedReader {
+  const SqliteStore* store = nullptr;
+  Connection* conn = nullptr;
+};
+thread_local PinnedReader t_pinned;
+
+}  // namespace
+
+// Holds a pooled reader inside an open (deferred) transaction: the first read takes the WAL read
+// lock and the scope's end releases it.
+class SqliteReadScope : public ReadScope {
+ public:
+  explicit SqliteReadScope(std::unique_ptr<SqliteStore::ReaderLease> lease)
+      : lease_(std::move(lease)) {}
+  ~SqliteReadScope() override {
+    t_pinned = {};
+    if (open_ && !Run("COMMIT").ok()) {
+      (void)lease_->conn().Exec("ROLLBACK");
+    }
+  }
+  Status Begin(const SqliteStore* store) {
+    RETURN_IF_ERROR(Run("BEGIN"));
+    open_ = true;
+    t_pinned = {store, &lease_->conn()};
+    return Status::Ok();
+  }
+
+ private:
+  Status Run(const std::string& sql) {
+    ASSIGN_OR_RETURN(Statement * st, lease_->conn().Cached(sql));
+    auto done = st->Step();
+    st->Reset();
+    return done.status();
+  }
+
+  std::unique_ptr<SqliteStore::ReaderLease> lease_;
+  bool open_ = false;
+};
+
+std::unique_ptr<ReadScope> SqliteStore::PinReads() {
+  if (t_pinned.store != nullptr) {
+    return nullptr;
+  }
+  auto lease = AcquireReader();
+  if (!lease.ok()) {
+    return nullptr;  // reads then take connections one by one, and report the failure
+  }
+  auto scope = std::make_unique<SqliteReadScope>(std::move(*lease));
+  if (!scope->Begin(this).ok()) {
+    return nullptr;
+  }
+  return scope;
+}
+
 StatusOr<std::unique_ptr<SqliteStore::ReaderLease>> SqliteStore::AcquireReader() {
+  if (t_pinned.store == this) {
+    return std::make_unique<ReaderLease>(t_pinned.conn);
+  }
   std::unique_ptr<Connection> conn;
   {
     std::lock_guard<std::mutex> lock(readers_mutex_);

@@ -34,6 +34,9 @@ class SqliteStore : public ResourceStore {
                               const fhir::AccessScope& scope) override;
   StatusOr<std::unique_ptr<WriteBatch>> BeginWrite() override;
   StatusOr<std::vector<std::pair<std::string, int64_t>>> CountByType() override;
+  // One reader connection and one read transaction for this thread's reads, so a request pays
+  // for one WAL read lock (the locks cost more than the lookups of a read by id).
+  std::unique_ptr<ReadScope> PinReads() override;
 
   // The writer connection, for the auth tables of other modules sharing this database.
   // REQUIRES: hold writer_mutex() while using it.
@@ -41,7 +44,8 @@ class SqliteStore : public ResourceStore {
   std::mutex& writer_mutex() { return writer_mutex_; }
 
   class ReaderLease;
-  // Borrows a read-only connection from the pool (returned when the lease is destroyed).
+  // Borrows a read-only connection from the pool (returned when the lease is destroyed); inside
+  // a PinReads scope of this thread, the scope's connection.
   StatusOr<std::unique_ptr<ReaderLease>> AcquireReader();
 
  private:
@@ -51,6 +55,7 @@ class SqliteStore : public ResourceStore {
   void ReleaseReader(std::unique_ptr<Connection> conn);
 
   friend class SqliteWriteBatch;
+  friend class SqliteReadScope;
 
   std::string path_;
   std::shared_ptr<const fhir::SearchParamRegistry> registry_;
@@ -63,14 +68,22 @@ class SqliteStore : public ResourceStore {
 
 class SqliteStore::ReaderLease {
  public:
+  // Owns `conn` until destroyed, then returns it to the pool.
   ReaderLease(SqliteStore* store, std::unique_ptr<Connection> conn)
-      : store_(store), conn_(std::move(conn)) {}
-  ~ReaderLease() { store_->ReleaseReader(std::move(conn_)); }
+      : store_(store), owned_(std::move(conn)), conn_(owned_.get()) {}
+  // Borrows the connection of a read scope, which stays with the scope.
+  explicit ReaderLease(Connection* pinned) : store_(nullptr), conn_(pinned) {}
+  ~ReaderLease() {
+    if (owned_ != nullptr) {
+      store_->ReleaseReader(std::move(owned_));
+    }
+  }
   Connection& conn() { return *conn_; }
 
  private:
   SqliteStore* store_;
-  std::unique_ptr<Connection> conn_;
+  std::unique_ptr<Connection> owned_;
+  Connection* conn_;
 };
 
 }  // namespace portico::store::sqlite

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -148,6 +149,47 @@ TEST_F(SqliteStoreUpgrade, Schema1IndexTablesAreRebuiltAndStillFound) {
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*(*st)->Step());
   EXPECT_EQ((*st)->Text(0), "2");
+}
+
+TEST_F(SqliteStoreUpgrade, PinnedReadsShareOneConnectionAndOneSnapshot) {
+  auto opened = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(opened.ok());
+  SqliteStore& store = **opened;
+  Put(store, R"({"resourceType":"Patient","id":"p1","gender":"female"})");
+  {
+    std::unique_ptr<ReadScope> scope = store.PinReads();
+    ASSERT_NE(scope, nullptr);
+    EXPECT_EQ(store.PinReads(), nullptr);  // one scope per thread
+    auto a = store.AcquireReader();
+    auto b = store.AcquireReader();
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(&(*a)->conn(), &(*b)->conn());
+    auto before = store.Read("Patient", "p1");
+    ASSERT_TRUE(before.ok() && before->has_value());
+    EXPECT_EQ((*before)->version, 1);
+    // A write committed meanwhile (as by another request) is not part of this snapshot.
+    Put(store, R"({"resourceType":"Patient","id":"p1","gender":"male"})");
+    auto during = store.Read("Patient", "p1");
+    ASSERT_TRUE(during.ok() && during->has_value());
+    EXPECT_EQ((*during)->version, 1);
+    EXPECT_EQ(Search(store, "Patient", {{"gender", "male"}}), std::vector<std::string>{});
+  }
+  // The scope is over: reads see the latest commit again, and another thread is not pinned.
+  auto after = store.Read("Patient", "p1");
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->version, 2);
+  EXPECT_EQ(Search(store, "Patient", {{"gender", "male"}}), std::vector<std::string>{"Patient/p1"});
+  std::unique_ptr<ReadScope> scope = store.PinReads();
+  ASSERT_NE(scope, nullptr);
+  auto mine = store.AcquireReader();
+  ASSERT_TRUE(mine.ok());
+  Connection* other = nullptr;
+  std::thread([&] {
+    auto lease = store.AcquireReader();
+    ASSERT_TRUE(lease.ok());
+    other = &(*lease)->conn();
+  }).join();
+  EXPECT_NE(other, &(*mine)->conn());
 }
 
 }  // namespace
