@@ -1,11 +1,11 @@
 // Composition root of `portico serve`: the only place that picks implementations.
-#include <malloc.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <thread>
+
+#include <malloc.h>
 
 #include "src/app/audit_sink.h"
 #include "src/app/commands.h"

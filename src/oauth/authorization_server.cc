@@ -1159,8 +1159,8 @@ StatusOr<std::shared_ptr<const json::Value>> AuthorizationServer::VerifyAccessTo
     return claims;
   }
   // Verified before: the times (and the rest) are checked again on every use.
-  RETURN_IF_ERROR(auth::ValidateClaims(*claims, options_.issuer, options_.fhir_base, now,
-                                       kClaimLeewaySeconds));
+  RETURN_IF_ERROR(
+      auth::ValidateClaims(*claims, options_.issuer, options_.fhir_base, now, kClaimLeewaySeconds));
   return claims;
 }
 
@@ -1177,8 +1177,7 @@ http::Response AuthorizationServer::Introspect(const http::Request& req) {
     std::string_view authz = req.Header("authorization");
     bool bearer_ok = false;
     if (base::StartsWith(base::ToLowerAscii(authz.substr(0, 7)), "bearer ")) {
-      auto claims =
-          VerifyAccessToken(std::string(base::Trim(authz.substr(7))));
+      auto claims = VerifyAccessToken(std::string(base::Trim(authz.substr(7))));
       bearer_ok = claims.ok();
     }
     if (!bearer_ok) {
@@ -1285,8 +1284,7 @@ http::Response AuthorizationServer::UserInfo(const http::Request& req) {
     r.SetHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
     return r;
   }
-  auto claims =
-      VerifyAccessToken(std::string(base::Trim(authz.substr(7))));
+  auto claims = VerifyAccessToken(std::string(base::Trim(authz.substr(7))));
   bool active = false;
   if (claims.ok()) {
     auto a = store_.GrantActive(std::string((*claims)->GetString("gid")));
