@@ -2,7 +2,7 @@
 
 #include "src/auth/jws.h"
 #include "src/auth/jwt_claims.h"
-#include "src/base/digest.h"
+#include "src/oauth/access_token.h"
 
 namespace portico::authz {
 
@@ -43,36 +43,22 @@ StatusOr<std::shared_ptr<const Principal>> TokenVerifier::Verify(std::string_vie
 size_t TokenVerifier::cached_tokens() const { return cache_.size(); }
 
 StatusOr<Principal> TokenVerifier::VerifyUncached(std::string_view token) {
-  auto unverified = auth::DecodeJwsUnverified(token);
-  if (!unverified.ok()) {
-    return UnauthenticatedError("the access token is malformed");
-  }
-  auto snap = keys_.GetForKid(std::string(unverified->header.GetString("kid")));
-  if (snap == nullptr) {
-    return UnavailableError("signing keys are not available");
-  }
-  auto claims = auth::VerifyJws(token, snap->published, {"RS256"});
-  if (!claims.ok()) {
-    return UnauthenticatedError("the access token signature is not valid");
-  }
-  Status s = auth::ValidateClaims(*claims, issuer_, audience_, clock_.NowMillis() / 1000,
-                                  kLeewaySeconds);
-  if (!s.ok()) {
-    return UnauthenticatedError(s.message());
-  }
+  ASSIGN_OR_RETURN(const json::Value verified,
+                   oauth::VerifyAccessToken(keys_, token, issuer_, audience_,
+                                            clock_.NowMillis() / 1000, kLeewaySeconds));
   Principal p;
-  p.subject = std::string(claims->GetString("sub"));
-  p.client_id = std::string(claims->GetString("client_id"));
-  p.patient = std::string(claims->GetString("patient"));
-  p.grant_id = std::string(claims->GetString("gid"));
-  p.scope = std::string(claims->GetString("scope"));
+  p.subject = std::string(verified.GetString("sub"));
+  p.client_id = std::string(verified.GetString("client_id"));
+  p.patient = std::string(verified.GetString("patient"));
+  p.grant_id = std::string(verified.GetString("gid"));
+  p.scope = std::string(verified.GetString("scope"));
   p.scopes = auth::ParseScopeString(p.scope);
-  std::string fhir_user(claims->GetString("fhirUser"));
+  std::string fhir_user(verified.GetString("fhirUser"));
   if (size_t pos = fhir_user.rfind('/'); pos != std::string::npos) {
     size_t prev = fhir_user.rfind('/', pos - 1);
     p.fhir_user = fhir_user.substr(prev == std::string::npos ? 0 : prev + 1);
   }
-  auto exp = auth::GetNumericDate(*claims, "exp");
+  auto exp = auth::GetNumericDate(verified, "exp");
   p.expires_at = exp.ok() && exp->has_value() ? **exp : 0;
   if (p.grant_id.empty()) {
     return UnauthenticatedError("the access token has no grant");

@@ -2,7 +2,7 @@
 
 #include "src/auth/crypto.h"
 #include "src/auth/jws.h"
-#include "src/json/json.h"
+#include "src/auth/jwt_claims.h"
 
 namespace portico::oauth {
 
@@ -26,6 +26,28 @@ StatusOr<std::string> SignAccessToken(const auth::SigningKey& key, const AccessT
     at.Set("fhirUser", json::Value::String(f.fhir_user));
   }
   return auth::SignJwt(key, at, "at+jwt");
+}
+
+StatusOr<json::Value> VerifyAccessToken(KeyManager& keys, std::string_view token,
+                                        std::string_view issuer, std::string_view audience,
+                                        int64_t now_seconds, int64_t leeway_seconds) {
+  auto unverified = auth::DecodeJwsUnverified(token);
+  if (!unverified.ok()) {
+    return UnauthenticatedError("the access token is malformed");
+  }
+  auto snap = keys.GetForKid(std::string(unverified->header.GetString("kid")));
+  if (snap == nullptr) {
+    return UnavailableError("signing keys are not available");
+  }
+  auto claims = auth::VerifyJws(token, snap->published, {"RS256"});
+  if (!claims.ok()) {
+    return UnauthenticatedError("the access token signature is not valid");
+  }
+  Status s = auth::ValidateClaims(*claims, issuer, audience, now_seconds, leeway_seconds);
+  if (!s.ok()) {
+    return UnauthenticatedError(s.message());
+  }
+  return claims;
 }
 
 }  // namespace portico::oauth

@@ -4,9 +4,12 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "src/auth/jwk.h"
 #include "src/base/status.h"
+#include "src/json/json.h"
+#include "src/oauth/key_manager.h"
 
 namespace portico::oauth {
 
@@ -24,5 +27,12 @@ struct AccessTokenFields {
 };
 
 StatusOr<std::string> SignAccessToken(const auth::SigningKey& key, const AccessTokenFields& f);
+
+// Checks one of those tokens: the RS256 signature (no other algorithm) with the published key its
+// kid names, then iss, aud, exp and nbf with `leeway_seconds`. Returns the claims, or
+// kUnauthenticated with a reason safe to show, or kUnavailable when no keys can be loaded.
+StatusOr<json::Value> VerifyAccessToken(KeyManager& keys, std::string_view token,
+                                        std::string_view issuer, std::string_view audience,
+                                        int64_t now_seconds, int64_t leeway_seconds);
 
 }  // namespace portico::oauth

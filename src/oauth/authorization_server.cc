@@ -1142,17 +1142,9 @@ StatusOr<std::shared_ptr<const json::Value>> AuthorizationServer::VerifyAccessTo
   std::string key = verified_.KeyOf(token);
   std::shared_ptr<const json::Value> claims = verified_.Find(key, now);
   if (claims == nullptr) {
-    auto unverified = auth::DecodeJwsUnverified(token);
-    if (!unverified.ok()) {
-      return UnauthenticatedError("malformed token");
-    }
-    auto snap = keys_.GetForKid(std::string(unverified->header.GetString("kid")));
-    if (snap == nullptr) {
-      return UnavailableError("keys unavailable");
-    }
-    ASSIGN_OR_RETURN(json::Value verified, auth::VerifyJws(token, snap->published, {"RS256"}));
-    RETURN_IF_ERROR(auth::ValidateClaims(verified, options_.issuer, options_.fhir_base, now,
-                                         kClaimLeewaySeconds));
+    ASSIGN_OR_RETURN(json::Value verified,
+                     oauth::VerifyAccessToken(keys_, token, options_.issuer, options_.fhir_base,
+                                              now, kClaimLeewaySeconds));
     ASSIGN_OR_RETURN(std::optional<int64_t> exp, auth::GetNumericDate(verified, "exp"));
     claims = std::make_shared<const json::Value>(std::move(verified));
     verified_.Put(std::move(key), claims, exp.value_or(now) + kClaimLeewaySeconds, now);
