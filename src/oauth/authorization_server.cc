@@ -11,6 +11,7 @@
 #include "src/auth/jwt_claims.h"
 #include "src/auth/password.h"
 #include "src/base/digest.h"
+#include "src/base/log.h"
 #include "src/base/strings.h"
 #include "src/oauth/access_token.h"
 #include "src/oauth/client_metadata.h"
@@ -31,6 +32,23 @@ http::Response Json(int status, const json::Value& v) { return JsonResponse(stat
 
 http::Response OAuthError(int status, const std::string& error, const std::string& description) {
   return ErrorResponse(status, error, description);
+}
+
+// A store that failed (unreachable, out of space): the operator reads why in the log (store
+// messages name tables and files, never values), the client may try again later.
+http::Response StoreFailure(std::string_view op, const Status& s) {
+  base::LogLine(base::LogLevel::kError, "store.failed").Str("op", op).Str("detail", s.message());
+  return OAuthError(503, "temporarily_unavailable", "please try again");
+}
+
+// The answer when tokens could not be made: a store or key that is unavailable is the server's
+// passing trouble, anything else an internal error.
+http::Response IssueFailure(const Status& s) {
+  if (s.code() == StatusCode::kUnavailable) {
+    return StoreFailure("issue_tokens", s);
+  }
+  base::LogLine(base::LogLevel::kError, "token.failed").Str("detail", s.message());
+  return OAuthError(500, "server_error", "could not issue tokens");
 }
 
 std::string AppendParams(const std::string& uri,
@@ -396,6 +414,9 @@ http::Response AuthorizationServer::Authorize(const http::Request& req) {
                          "too many sign-ins in progress; finish one or try again later", state);
   }
   if (!added.ok()) {
+    base::LogLine(base::LogLevel::kError, "store.failed")
+        .Str("op", "add_auth_request")
+        .Str("detail", added.message());
     return RedirectError(redirect_uri, "temporarily_unavailable", "please try again", state);
   }
   http::Response r = Redirect(options_.issuer + "/oauth/login?tx=" + tx);
@@ -661,7 +682,13 @@ http::Response AuthorizationServer::Consent(const http::Request& req) {
                          ar.state);
   }
   if (!stored.ok()) {
-    return RedirectError(ar.redirect_uri, "server_error", "please try again", ar.state);
+    // The store could not take the code (its database unreachable or out of space): the app
+    // may try again later, as RFC 6749 section 4.1.2.1 has it.
+    base::LogLine(base::LogLevel::kError, "store.failed")
+        .Str("op", "add_code")
+        .Str("detail", stored.message());
+    return RedirectError(ar.redirect_uri, "temporarily_unavailable", "please try again",
+                         ar.state);
   }
   (void)store_.Audit(
       {now, "consent.granted", ar.client_id, ar.username, ar.patient_id, "scope=" + ac.scope});
@@ -922,7 +949,7 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
                                options_.fetch_url);
   if (!ca.ok()) {
     if (ca.status().code() != StatusCode::kUnauthenticated) {
-      return OAuthError(503, "temporarily_unavailable", "please try again");
+      return StoreFailure("client_auth", ca.status());
     }
     return InvalidClient(used_basic, ca.status().message());
   }
@@ -936,7 +963,7 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     }
     auto taken = store_.TakeCode(Sha(code));
     if (!taken.ok()) {
-      return OAuthError(503, "temporarily_unavailable", "please try again");
+      return StoreFailure("take_code", taken.status());
     }
     if (!taken->has_value()) {
       return OAuthError(400, "invalid_grant", "unknown authorization code");
@@ -988,8 +1015,8 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
               ? now + options_.refresh_days * 86400000LL
               : now + options_.access_token_seconds * 1000LL * 16;  // online: a working session
     }
-    if (!store_.PutGrant(g).ok()) {
-      return OAuthError(503, "temporarily_unavailable", "please try again");
+    if (Status put = store_.PutGrant(g); !put.ok()) {
+      return StoreFailure("put_grant", put);
     }
     // A new grant for the same member and app supersedes the oldest beyond the limit, so that
     // launches do not pile up live grants (and refresh tokens) without bound.
@@ -1001,7 +1028,7 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     }
     auto issued = IssueTokens(g, g.scope, ac.nonce, refresh);
     if (!issued.ok()) {
-      return OAuthError(500, "server_error", "could not issue tokens");
+      return IssueFailure(issued.status());
     }
     AuditAsync({now, "token.issued", g.client_id, g.username, g.patient_id, "grant=" + g.grant_id});
     return Json(200, *issued);
@@ -1013,7 +1040,7 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     }
     auto found = store_.FindGrantByRefresh(Sha(refresh));
     if (!found.ok()) {
-      return OAuthError(503, "temporarily_unavailable", "please try again");
+      return StoreFailure("find_grant", found.status());
     }
     if (!found->has_value()) {
       return OAuthError(400, "invalid_grant", "unknown refresh token");
@@ -1058,14 +1085,14 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     }
     auto rotated = store_.RotateRefresh(g.grant_id, g.refresh_hash, Sha(next), expires, now);
     if (!rotated.ok()) {
-      return OAuthError(503, "temporarily_unavailable", "please try again");
+      return StoreFailure("rotate_refresh", rotated.status());
     }
     if (!*rotated) {
       return OAuthError(400, "invalid_grant", "the refresh token was already used");
     }
     auto issued = IssueTokens(g, scope, "", next);
     if (!issued.ok()) {
-      return OAuthError(500, "server_error", "could not issue tokens");
+      return IssueFailure(issued.status());
     }
     AuditAsync(
         {now, "token.refreshed", g.client_id, g.username, g.patient_id, "grant=" + g.grant_id});
@@ -1102,8 +1129,8 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     g.scope = granted.ToString();
     g.created_at = now;
     g.last_used_at = now;
-    if (!store_.PutGrant(g).ok()) {
-      return OAuthError(503, "temporarily_unavailable", "please try again");
+    if (Status put = store_.PutGrant(g); !put.ok()) {
+      return StoreFailure("put_grant", put);
     }
     int64_t now_s = now / 1000;
     int lifetime = std::min(options_.access_token_seconds, 300);  // backend tokens: 5 minutes
@@ -1326,8 +1353,8 @@ http::Response AuthorizationServer::Register(const http::Request& req) {
     int status = reg.error->error == "temporarily_unavailable" ? 503 : 400;
     return OAuthError(status, reg.error->error, reg.error->description);
   }
-  if (!store_.PutClient(reg.created.client).ok()) {
-    return OAuthError(503, "temporarily_unavailable", "please try again");
+  if (Status put = store_.PutClient(reg.created.client); !put.ok()) {
+    return StoreFailure("put_client", put);
   }
   (void)store_.Audit(
       {now, "client.registered", reg.created.client.client_id, "", "",

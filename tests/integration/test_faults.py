@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import time
 import unittest
 
 from portico_test import (BIN, Server, add_user, authorize, register_client, run,
@@ -30,6 +31,37 @@ def assert_reads_go_on(test, server, member):
         test.assertTrue(r.json().get("entry"))
     test.assertEqual(server.get("/healthz").status, 200)
     test.assertIsNone(server.proc.poll(), "the server died")
+
+
+def assert_logged_why(test, server, reason):
+    """The operator finds a store.failed line in the log naming the reason."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for line in list(server.stderr_lines):
+            if line.startswith("{"):
+                event = json.loads(line)
+                if event.get("event") == "store.failed" and reason in event.get("detail", ""):
+                    test.assertEqual(event["level"], "error")
+                    return
+        time.sleep(0.1)
+    test.fail(f"no store.failed log line mentioning {reason!r}")
+
+
+def fill_filesystem(test, mount):
+    """Writes a filler file until the filesystem at `mount` has no byte left; returns its path."""
+    path = os.path.join(mount, "filler")
+    with open(path, "wb", buffering=0) as f:
+        chunk = b"\0" * 65536
+        while True:
+            try:
+                f.write(chunk)
+            except OSError as e:
+                test.assertEqual(e.errno, 28)  # ENOSPC
+                if len(chunk) == 1:
+                    break
+                chunk = chunk[: len(chunk) // 2]
+    test.assertEqual(os.statvfs(mount).f_bavail, 0)
+    return path
 
 
 class FaultsTest(unittest.TestCase):
@@ -260,25 +292,13 @@ class FullFilesystemTest(unittest.TestCase):
 
     def fill(self):
         """Empties the WAL (so that the next commit needs new blocks, not ones the WAL had
-        already) and writes a filler file until the filesystem has no byte left."""
+        already), then fills the filesystem."""
         con = sqlite3.connect(self.db)
         busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         con.close()
         self.assertEqual(busy, 0)
         self.assertEqual(os.path.getsize(self.db + "-wal"), 0)
-        path = os.path.join(self.mnt, "filler")
-        with open(path, "wb", buffering=0) as f:
-            chunk = b"\0" * 65536
-            while True:
-                try:
-                    f.write(chunk)
-                except OSError as e:
-                    self.assertEqual(e.errno, 28)  # ENOSPC
-                    if len(chunk) == 1:
-                        break
-                    chunk = chunk[: len(chunk) // 2]
-        self.assertEqual(os.statvfs(self.mnt).f_bavail, 0)
-        return path
+        return fill_filesystem(self, self.mnt)
 
     def exchange(self, server, code, verifier):
         return token_request(server, {"grant_type": "authorization_code", "code": code,
@@ -316,6 +336,7 @@ class FullFilesystemTest(unittest.TestCase):
         self.assertIn(failures[0][-1], ("temporarily_unavailable",), failures)
         if failures[0][0] == "token":
             self.assertEqual(failures[0][1], 503)
+        assert_logged_why(self, server, "full")
         r = token_request(server, {"grant_type": "refresh_token",
                                    "refresh_token": issued["refresh_token"]},
                           basic=("app", self.secret))
@@ -342,6 +363,112 @@ class FullFilesystemTest(unittest.TestCase):
         con = sqlite3.connect(self.db)
         self.addCleanup(con.close)
         self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+
+
+PG_URL = os.environ.get("PORTICO_TEST_PG", "")
+
+
+class PostgresFullDiskTest(unittest.TestCase):
+    """The same on PostgreSQL: the test database's tablespace is a small tmpfs, filled to the last
+    byte, so PostgreSQL fails to extend its tables with ENOSPC (SQLSTATE 53100 disk_full; its WAL
+    stays on the main disk). Writes answer 503 / temporarily_unavailable, reads go on, and once
+    there is space again writes work with nothing lost. Needs PORTICO_TEST_PG (the test command
+    starts a throwaway server) and root to mount; without either it says it was skipped."""
+
+    def psql(self, url, sql):
+        pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
+        psql = os.path.join(pg_bin, "psql")
+        if not os.path.exists(psql):
+            psql = shutil.which("psql") or "psql"
+        subprocess.run([psql, "-v", "ON_ERROR_STOP=1", "-q", "-d", url, "-c", sql], check=True,
+                       capture_output=True, text=True, timeout=60)
+
+    def setUp(self):
+        if not PG_URL:
+            self.skipTest("PORTICO_TEST_PG is not set (scripts/with-postgres.sh sets it)")
+        self.dir = tempfile.mkdtemp(prefix="portico-pgfull-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        os.chmod(self.dir, 0o755)
+        self.mnt = os.path.join(self.dir, "mnt")
+        os.mkdir(self.mnt)
+        options = "size=24m,mode=0700"
+        try:
+            import pwd
+            pg = pwd.getpwnam("postgres")
+            options += f",uid={pg.pw_uid},gid={pg.pw_gid}"
+        except KeyError:
+            pass  # the server runs as this user
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", self.mnt],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest("cannot mount a tmpfs here: " + mounted.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", self.mnt], capture_output=True)
+        name = f"portico_full_{os.getpid()}"
+        base, _, _ = PG_URL.rpartition("/")
+        self.url = f"{base}/{name}"
+        self.psql(PG_URL, f"CREATE TABLESPACE {name} LOCATION '{self.mnt}'")
+        self.addCleanup(self.psql, PG_URL, f"DROP TABLESPACE IF EXISTS {name}")
+        self.psql(PG_URL, f"CREATE DATABASE {name} TABLESPACE {name}")
+        self.addCleanup(self.psql, PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        demo = os.path.join(self.dir, "demo.ndjson")
+        run("generate", "--members", "3", "--out", demo)
+        run("import", "--db", self.url, demo)
+        _, self.secret = register_client(self.url, "app", REDIRECT)
+        add_user(self.url, "ava", "ava-password-1", patient="demo-member-1")
+
+    def exchange(self, server, code, verifier):
+        return token_request(server, {"grant_type": "authorization_code", "code": code,
+                                      "code_verifier": verifier, "redirect_uri": REDIRECT},
+                             basic=("app", self.secret))
+
+    def test_enospc_fails_writes_cleanly_and_recovers(self):
+        # Many sign-ins may succeed before the first failure: without these limits the newest
+        # grants would supersede the one whose tokens are checked afterwards.
+        server = Server(self.url, config="code_seconds = 600\nmax_grants_per_user_client = 0\n"
+                                         "max_codes_per_user = 0\n")
+        self.addCleanup(server.stop)
+        first, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        r = self.exchange(server, first["code"], verifier)
+        self.assertEqual(r.status, 200, r.body)
+        issued = r.json()
+        member = {"Authorization": "Bearer " + issued["access_token"]}
+        pending, pending_verifier = authorize(server, "app", REDIRECT, SCOPE, "ava",
+                                              "ava-password-1")
+        self.assertIn("code", pending)
+
+        filler = fill_filesystem(self, self.mnt)
+        # Tables still have room in pages they already have, so some writes succeed; sign-ins
+        # go on until one needs a new page, and that one must fail cleanly.
+        failure = None
+        for attempt in range(400):
+            result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+            if "error" in result:
+                failure = ("authorize", result.get("error"), attempt)
+                break
+            r = self.exchange(server, result["code"], v)
+            if r.status != 200:
+                self.assertNotIn("access_token", r.body)
+                failure = ("token", r.status, attempt, r.json().get("error"))
+                break
+        self.assertIsNotNone(failure, "no write failed on a full tablespace")
+        self.assertIn("temporarily_unavailable", failure, failure)
+        if failure[0] == "token":
+            self.assertEqual(failure[1], 503)
+        assert_logged_why(self, server, "No space left on device")
+        assert_reads_go_on(self, server, member)
+
+        os.remove(filler)
+        r = self.exchange(server, pending["code"], pending_verifier)
+        self.assertEqual(r.status, 200, r.body)
+        r = token_request(server, {"grant_type": "refresh_token",
+                                   "refresh_token": issued["refresh_token"]},
+                          basic=("app", self.secret))
+        self.assertEqual(r.status, 200, r.body)
+        fresh = {"Authorization": "Bearer " + r.json()["access_token"]}
+        self.assertEqual(server.get("/fhir/Patient/demo-member-1", fresh).status, 200)
+        result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        self.assertIn("code", result)
+        self.assertEqual(self.exchange(server, result["code"], v).status, 200)
 
 
 if __name__ == "__main__":
