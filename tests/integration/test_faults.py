@@ -264,7 +264,69 @@ class DiskFullTest(unittest.TestCase):
         self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
 
 
-class FullFilesystemTest(unittest.TestCase):
+class FullDiskScenario:
+    """What both full-disk tests check, once the database's filesystem has no byte left: sign-in
+    and token requests fail with temporarily_unavailable (503 at the token endpoint) and a
+    store.failed log line gives `reason`; reads go on; once the filler is gone, the code made
+    before, the refresh token that could not rotate and new sign-ins all work."""
+
+    def exchange(self, server, code, verifier):
+        return token_request(server, {"grant_type": "authorization_code", "code": code,
+                                      "code_verifier": verifier, "redirect_uri": REDIRECT},
+                             basic=("app", self.secret))
+
+    def refresh(self, server, refresh_token):
+        return token_request(server, {"grant_type": "refresh_token",
+                                      "refresh_token": refresh_token},
+                             basic=("app", self.secret))
+
+    def check_full_disk(self, server, fill, reason, refresh_fails):
+        first, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        r = self.exchange(server, first["code"], verifier)
+        self.assertEqual(r.status, 200, r.body)
+        issued = r.json()
+        member = {"Authorization": "Bearer " + issued["access_token"]}
+        pending, pending_verifier = authorize(server, "app", REDIRECT, SCOPE, "ava",
+                                              "ava-password-1")
+        self.assertIn("code", pending)
+
+        filler = fill()
+        # Space the database already holds (WAL pages, free room in table pages) may take a few
+        # more writes; sign-ins go on until one needs a new block, which must fail cleanly.
+        failure = None
+        for _ in range(400):
+            result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+            if "error" in result:
+                failure = ("authorize", result.get("error"))
+                break
+            r = self.exchange(server, result["code"], v)
+            if r.status != 200:
+                self.assertNotIn("access_token", r.body)
+                self.assertEqual(r.status, 503, r.body)
+                failure = ("token", r.json().get("error"))
+                break
+        self.assertIsNotNone(failure, "no write failed on a full disk")
+        self.assertEqual(failure[1], "temporarily_unavailable", failure)
+        assert_logged_why(self, server, reason)
+        if refresh_fails:
+            r = self.refresh(server, issued["refresh_token"])
+            self.assertEqual(r.status, 503, r.body)
+            self.assertEqual(r.json()["error"], "temporarily_unavailable")
+        assert_reads_go_on(self, server, member)
+
+        os.remove(filler)
+        r = self.exchange(server, pending["code"], pending_verifier)
+        self.assertEqual(r.status, 200, r.body)
+        r = self.refresh(server, issued["refresh_token"])
+        self.assertEqual(r.status, 200, r.body)
+        fresh = {"Authorization": "Bearer " + r.json()["access_token"]}
+        self.assertEqual(server.get("/fhir/Patient/demo-member-1", fresh).status, 200)
+        result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        self.assertIn("code", result)
+        self.assertEqual(self.exchange(server, result["code"], v).status, 200)
+
+
+class FullFilesystemTest(FullDiskScenario, unittest.TestCase):
     """A real full disk: the database lives on its own small tmpfs, which a filler file fills to
     the last byte, so SQLite's writes fail with ENOSPC. Token requests get 503 /
     temporarily_unavailable, reads go on, the server stays up, and once the filler is gone every
@@ -300,75 +362,20 @@ class FullFilesystemTest(unittest.TestCase):
         self.assertEqual(os.path.getsize(self.db + "-wal"), 0)
         return fill_filesystem(self, self.mnt)
 
-    def exchange(self, server, code, verifier):
-        return token_request(server, {"grant_type": "authorization_code", "code": code,
-                                      "code_verifier": verifier, "redirect_uri": REDIRECT},
-                             basic=("app", self.secret))
-
     def test_enospc_fails_writes_cleanly_and_recovers(self):
         server = Server(self.db, config="code_seconds = 600\n")
         self.addCleanup(server.stop)
-        first, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-        r = self.exchange(server, first["code"], verifier)
-        self.assertEqual(r.status, 200, r.body)
-        issued = r.json()
-        member = {"Authorization": "Bearer " + issued["access_token"]}
-        pending, pending_verifier = authorize(server, "app", REDIRECT, SCOPE, "ava",
-                                              "ava-password-1")
-        self.assertIn("code", pending)
-
-        filler = self.fill()
-        # Every write path that a member's app drives: exchange, refresh, a new authorization.
-        # The WAL may still take a page or two in space it had already, so a few writes can
-        # succeed before the first failure; go on until one fails and check how it fails.
-        failures = []
-        for _ in range(50):
-            result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-            if "error" in result:
-                failures.append(("authorize", result.get("error")))
-                break
-            r = self.exchange(server, result["code"], v)
-            if r.status != 200:
-                failures.append(("token", r.status, r.json().get("error")))
-                self.assertNotIn("access_token", r.body)
-                break
-        self.assertTrue(failures, "no write failed on a full filesystem")
-        self.assertIn(failures[0][-1], ("temporarily_unavailable",), failures)
-        if failures[0][0] == "token":
-            self.assertEqual(failures[0][1], 503)
-        assert_logged_why(self, server, "full")
-        r = token_request(server, {"grant_type": "refresh_token",
-                                   "refresh_token": issued["refresh_token"]},
-                          basic=("app", self.secret))
-        self.assertEqual(r.status, 503, r.body)
-        self.assertEqual(r.json()["error"], "temporarily_unavailable")
-        # Reads go on.
-        assert_reads_go_on(self, server, member)
-
-        # Space returns: the code made before the disk filled up still works once, the refresh
-        # token that failed to rotate is still current, and new sign-ins work.
-        os.remove(filler)
-        r = self.exchange(server, pending["code"], pending_verifier)
-        self.assertEqual(r.status, 200, r.body)
-        r = token_request(server, {"grant_type": "refresh_token",
-                                   "refresh_token": issued["refresh_token"]},
-                          basic=("app", self.secret))
-        self.assertEqual(r.status, 200, r.body)
-        fresh = {"Authorization": "Bearer " + r.json()["access_token"]}
-        self.assertEqual(server.get("/fhir/Patient/demo-member-1", fresh).status, 200)
-        result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-        self.assertIn("code", result)
-        self.assertEqual(self.exchange(server, result["code"], v).status, 200)
+        # SQLite's WAL was emptied, so the refresh's rotation needs new blocks too.
+        self.check_full_disk(server, self.fill, "full", refresh_fails=True)
         server.stop()
         con = sqlite3.connect(self.db)
         self.addCleanup(con.close)
         self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
 
-
 PG_URL = os.environ.get("PORTICO_TEST_PG", "")
 
 
-class PostgresFullDiskTest(unittest.TestCase):
+class PostgresFullDiskTest(FullDiskScenario, unittest.TestCase):
     """The same on PostgreSQL: the test database's tablespace is a small tmpfs, filled to the last
     byte, so PostgreSQL fails to extend its tables with ENOSPC (SQLSTATE 53100 disk_full; its WAL
     stays on the main disk). Writes answer 503 / temporarily_unavailable, reads go on, and once
@@ -416,60 +423,15 @@ class PostgresFullDiskTest(unittest.TestCase):
         _, self.secret = register_client(self.url, "app", REDIRECT)
         add_user(self.url, "ava", "ava-password-1", patient="demo-member-1")
 
-    def exchange(self, server, code, verifier):
-        return token_request(server, {"grant_type": "authorization_code", "code": code,
-                                      "code_verifier": verifier, "redirect_uri": REDIRECT},
-                             basic=("app", self.secret))
-
     def test_enospc_fails_writes_cleanly_and_recovers(self):
         # Many sign-ins may succeed before the first failure: without these limits the newest
         # grants would supersede the one whose tokens are checked afterwards.
         server = Server(self.url, config="code_seconds = 600\nmax_grants_per_user_client = 0\n"
                                          "max_codes_per_user = 0\n")
         self.addCleanup(server.stop)
-        first, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-        r = self.exchange(server, first["code"], verifier)
-        self.assertEqual(r.status, 200, r.body)
-        issued = r.json()
-        member = {"Authorization": "Bearer " + issued["access_token"]}
-        pending, pending_verifier = authorize(server, "app", REDIRECT, SCOPE, "ava",
-                                              "ava-password-1")
-        self.assertIn("code", pending)
-
-        filler = fill_filesystem(self, self.mnt)
-        # Tables still have room in pages they already have, so some writes succeed; sign-ins
-        # go on until one needs a new page, and that one must fail cleanly.
-        failure = None
-        for attempt in range(400):
-            result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-            if "error" in result:
-                failure = ("authorize", result.get("error"), attempt)
-                break
-            r = self.exchange(server, result["code"], v)
-            if r.status != 200:
-                self.assertNotIn("access_token", r.body)
-                failure = ("token", r.status, attempt, r.json().get("error"))
-                break
-        self.assertIsNotNone(failure, "no write failed on a full tablespace")
-        self.assertIn("temporarily_unavailable", failure, failure)
-        if failure[0] == "token":
-            self.assertEqual(failure[1], 503)
-        assert_logged_why(self, server, "No space left on device")
-        assert_reads_go_on(self, server, member)
-
-        os.remove(filler)
-        r = self.exchange(server, pending["code"], pending_verifier)
-        self.assertEqual(r.status, 200, r.body)
-        r = token_request(server, {"grant_type": "refresh_token",
-                                   "refresh_token": issued["refresh_token"]},
-                          basic=("app", self.secret))
-        self.assertEqual(r.status, 200, r.body)
-        fresh = {"Authorization": "Bearer " + r.json()["access_token"]}
-        self.assertEqual(server.get("/fhir/Patient/demo-member-1", fresh).status, 200)
-        result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-        self.assertIn("code", result)
-        self.assertEqual(self.exchange(server, result["code"], v).status, 200)
-
+        # An UPDATE may still fit in its page, so the refresh is only checked after recovery.
+        self.check_full_disk(server, lambda: fill_filesystem(self, self.mnt),
+                             "No space left on device", refresh_fails=False)
 
 if __name__ == "__main__":
     unittest.main()
