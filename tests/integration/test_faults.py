@@ -170,7 +170,74 @@ def _limit_file_size(limit):
     return apply
 
 
-class DiskFullTest(unittest.TestCase):
+class FullDiskScenario:
+    """What both full-disk tests check, once the database's filesystem has no byte left: sign-in
+    and token requests fail with temporarily_unavailable (503 at the token endpoint) and a
+    store.failed log line gives `reason`; reads go on; once the filler is gone, the code made
+    before, the refresh token that could not rotate and new sign-ins all work."""
+
+    def exchange(self, server, code, verifier):
+        return token_request(server, {"grant_type": "authorization_code", "code": code,
+                                      "code_verifier": verifier, "redirect_uri": REDIRECT},
+                             basic=("app", self.secret))
+
+    def refresh(self, server, refresh_token):
+        return token_request(server, {"grant_type": "refresh_token",
+                                      "refresh_token": refresh_token},
+                             basic=("app", self.secret))
+
+    def sign_in_twice(self, server):
+        """Tokens from one sign-in, and the code of a second one not yet exchanged."""
+        first, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        r = self.exchange(server, first["code"], verifier)
+        self.assertEqual(r.status, 200, r.body)
+        issued = r.json()
+        pending, pending_verifier = authorize(server, "app", REDIRECT, SCOPE, "ava",
+                                              "ava-password-1")
+        self.assertIn("code", pending)
+        return issued, pending, pending_verifier
+
+    def check_full_disk(self, server, fill, reason, refresh_fails):
+        issued, pending, pending_verifier = self.sign_in_twice(server)
+        member = {"Authorization": "Bearer " + issued["access_token"]}
+
+        filler = fill()
+        # Space the database already holds (WAL pages, free room in table pages) may take a few
+        # more writes; sign-ins go on until one needs a new block, which must fail cleanly.
+        failure = None
+        for _ in range(400):
+            result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+            if "error" in result:
+                failure = ("authorize", result.get("error"))
+                break
+            r = self.exchange(server, result["code"], v)
+            if r.status != 200:
+                self.assertNotIn("access_token", r.body)
+                self.assertEqual(r.status, 503, r.body)
+                failure = ("token", r.json().get("error"))
+                break
+        self.assertIsNotNone(failure, "no write failed on a full disk")
+        self.assertEqual(failure[1], "temporarily_unavailable", failure)
+        assert_logged_why(self, server, reason)
+        if refresh_fails:
+            r = self.refresh(server, issued["refresh_token"])
+            self.assertEqual(r.status, 503, r.body)
+            self.assertEqual(r.json()["error"], "temporarily_unavailable")
+        assert_reads_go_on(self, server, member)
+
+        os.remove(filler)
+        r = self.exchange(server, pending["code"], pending_verifier)
+        self.assertEqual(r.status, 200, r.body)
+        r = self.refresh(server, issued["refresh_token"])
+        self.assertEqual(r.status, 200, r.body)
+        fresh = {"Authorization": "Bearer " + r.json()["access_token"]}
+        self.assertEqual(server.get("/fhir/Patient/demo-member-1", fresh).status, 200)
+        result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
+        self.assertIn("code", result)
+        self.assertEqual(self.exchange(server, result["code"], v).status, 200)
+
+
+class DiskFullTest(FullDiskScenario, unittest.TestCase):
     """The database's filesystem fills up: writes fail cleanly (503 / temporarily_unavailable, a
     failed import with a message and exit status 1), reads go on, nothing acknowledged is lost and
     writes work again once there is space. "Full" is the file size limit (RLIMIT_FSIZE, no root
@@ -199,16 +266,8 @@ class DiskFullTest(unittest.TestCase):
         server = Server(self.db, config="code_seconds = 600\n")
         self.addCleanup(server.stop)
         operator = {"Authorization": "Bearer " + server.operator_token()}
-        before, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-        r = token_request(server, {"grant_type": "authorization_code", "code": before["code"],
-                                   "code_verifier": verifier, "redirect_uri": REDIRECT},
-                          basic=("app", self.secret))
-        self.assertEqual(r.status, 200, r.body)
-        issued = r.json()
+        issued, pending, pending_verifier = self.sign_in_twice(server)
         member = {"Authorization": "Bearer " + issued["access_token"]}
-        pending, pending_verifier = authorize(server, "app", REDIRECT, SCOPE, "ava",
-                                              "ava-password-1")
-        self.assertIn("code", pending)
         self.assertEqual(self.patient_total(server, operator), 3)
 
         # An import that cannot write fails with a message and exit status 1 (not a signal),
@@ -262,68 +321,6 @@ class DiskFullTest(unittest.TestCase):
         con = sqlite3.connect(self.db)
         self.addCleanup(con.close)
         self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
-
-
-class FullDiskScenario:
-    """What both full-disk tests check, once the database's filesystem has no byte left: sign-in
-    and token requests fail with temporarily_unavailable (503 at the token endpoint) and a
-    store.failed log line gives `reason`; reads go on; once the filler is gone, the code made
-    before, the refresh token that could not rotate and new sign-ins all work."""
-
-    def exchange(self, server, code, verifier):
-        return token_request(server, {"grant_type": "authorization_code", "code": code,
-                                      "code_verifier": verifier, "redirect_uri": REDIRECT},
-                             basic=("app", self.secret))
-
-    def refresh(self, server, refresh_token):
-        return token_request(server, {"grant_type": "refresh_token",
-                                      "refresh_token": refresh_token},
-                             basic=("app", self.secret))
-
-    def check_full_disk(self, server, fill, reason, refresh_fails):
-        first, verifier = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-        r = self.exchange(server, first["code"], verifier)
-        self.assertEqual(r.status, 200, r.body)
-        issued = r.json()
-        member = {"Authorization": "Bearer " + issued["access_token"]}
-        pending, pending_verifier = authorize(server, "app", REDIRECT, SCOPE, "ava",
-                                              "ava-password-1")
-        self.assertIn("code", pending)
-
-        filler = fill()
-        # Space the database already holds (WAL pages, free room in table pages) may take a few
-        # more writes; sign-ins go on until one needs a new block, which must fail cleanly.
-        failure = None
-        for _ in range(400):
-            result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-            if "error" in result:
-                failure = ("authorize", result.get("error"))
-                break
-            r = self.exchange(server, result["code"], v)
-            if r.status != 200:
-                self.assertNotIn("access_token", r.body)
-                self.assertEqual(r.status, 503, r.body)
-                failure = ("token", r.json().get("error"))
-                break
-        self.assertIsNotNone(failure, "no write failed on a full disk")
-        self.assertEqual(failure[1], "temporarily_unavailable", failure)
-        assert_logged_why(self, server, reason)
-        if refresh_fails:
-            r = self.refresh(server, issued["refresh_token"])
-            self.assertEqual(r.status, 503, r.body)
-            self.assertEqual(r.json()["error"], "temporarily_unavailable")
-        assert_reads_go_on(self, server, member)
-
-        os.remove(filler)
-        r = self.exchange(server, pending["code"], pending_verifier)
-        self.assertEqual(r.status, 200, r.body)
-        r = self.refresh(server, issued["refresh_token"])
-        self.assertEqual(r.status, 200, r.body)
-        fresh = {"Authorization": "Bearer " + r.json()["access_token"]}
-        self.assertEqual(server.get("/fhir/Patient/demo-member-1", fresh).status, 200)
-        result, v = authorize(server, "app", REDIRECT, SCOPE, "ava", "ava-password-1")
-        self.assertIn("code", result)
-        self.assertEqual(self.exchange(server, result["code"], v).status, 200)
 
 
 class FullFilesystemTest(FullDiskScenario, unittest.TestCase):
