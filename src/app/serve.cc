@@ -205,8 +205,7 @@ int RunServe(const Config& config) {
       }
       return Unauthorized(verified.status().message());
     }
-    const std::shared_ptr<const authz::Principal> holder = *std::move(verified);
-    const authz::Principal* principal = holder.get();
+    const std::shared_ptr<const authz::Principal> principal = *std::move(verified);
     if (is_write) {
       if (!principal->patient.empty()) {
         return Forbidden("the Patient Access API is read-only for member apps");

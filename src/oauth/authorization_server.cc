@@ -35,9 +35,13 @@ http::Response OAuthError(int status, const std::string& error, const std::strin
 }
 
 // A store that failed (unreachable, out of space): the operator reads why in the log (store
-// messages name tables and files, never values), the client may try again later.
-http::Response StoreFailure(std::string_view op, const Status& s) {
+// messages name tables and files, never values); the client may try again later.
+void LogStoreFailure(std::string_view op, const Status& s) {
   base::LogLine(base::LogLevel::kError, "store.failed").Str("op", op).Str("detail", s.message());
+}
+
+http::Response StoreFailure(std::string_view op, const Status& s) {
+  LogStoreFailure(op, s);
   return OAuthError(503, "temporarily_unavailable", "please try again");
 }
 
@@ -414,9 +418,7 @@ http::Response AuthorizationServer::Authorize(const http::Request& req) {
                          "too many sign-ins in progress; finish one or try again later", state);
   }
   if (!added.ok()) {
-    base::LogLine(base::LogLevel::kError, "store.failed")
-        .Str("op", "add_auth_request")
-        .Str("detail", added.message());
+    LogStoreFailure("add_auth_request", added);
     return RedirectError(redirect_uri, "temporarily_unavailable", "please try again", state);
   }
   http::Response r = Redirect(options_.issuer + "/oauth/login?tx=" + tx);
@@ -684,9 +686,7 @@ http::Response AuthorizationServer::Consent(const http::Request& req) {
   if (!stored.ok()) {
     // The store could not take the code (its database unreachable or out of space): the app
     // may try again later, as RFC 6749 section 4.1.2.1 has it.
-    base::LogLine(base::LogLevel::kError, "store.failed")
-        .Str("op", "add_code")
-        .Str("detail", stored.message());
+    LogStoreFailure("add_code", stored);
     return RedirectError(ar.redirect_uri, "temporarily_unavailable", "please try again",
                          ar.state);
   }
@@ -1157,11 +1157,6 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
 }
 
 // ---- introspection, revocation, userinfo ------------------------------------------------------
-
-namespace {
-
-// Verifies one of our access tokens (signature, iss, aud, time) without the grant check.
-}  // namespace
 
 StatusOr<std::shared_ptr<const json::Value>> AuthorizationServer::VerifyAccessToken(
     const std::string& token) {

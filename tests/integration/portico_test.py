@@ -204,6 +204,16 @@ def pkce_pair():
     return verifier, challenge
 
 
+def psql(url, sql):
+    """Runs one SQL statement with psql (PostgreSQL's client from PORTICO_TEST_PG_BIN if there)."""
+    psql_bin = shutil.which("psql")
+    pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
+    if os.path.exists(os.path.join(pg_bin, "psql")):
+        psql_bin = os.path.join(pg_bin, "psql")
+    subprocess.run([psql_bin, "-v", "ON_ERROR_STOP=1", "-q", "-d", url, "-c", sql], check=True,
+                   capture_output=True, timeout=60)
+
+
 def jwt_claims(token):
     payload = token.split(".")[1]
     payload += "=" * (-len(payload) % 4)

@@ -4,6 +4,7 @@
 import concurrent.futures
 import json
 import os
+import pwd
 import re
 import resource
 import shutil
@@ -15,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from portico_test import (BIN, Server, add_user, authorize, register_client, run,
+from portico_test import (BIN, Server, add_user, authorize, psql, register_client, run,
                           token_request)
 
 REDIRECT = "http://app.example/cb"
@@ -379,14 +380,6 @@ class PostgresFullDiskTest(FullDiskScenario, unittest.TestCase):
     there is space again writes work with nothing lost. Needs PORTICO_TEST_PG (the test command
     starts a throwaway server) and root to mount; without either it says it was skipped."""
 
-    def psql(self, url, sql):
-        pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
-        psql = os.path.join(pg_bin, "psql")
-        if not os.path.exists(psql):
-            psql = shutil.which("psql") or "psql"
-        subprocess.run([psql, "-v", "ON_ERROR_STOP=1", "-q", "-d", url, "-c", sql], check=True,
-                       capture_output=True, text=True, timeout=60)
-
     def setUp(self):
         if not PG_URL:
             self.skipTest("PORTICO_TEST_PG is not set (scripts/with-postgres.sh sets it)")
@@ -397,7 +390,6 @@ class PostgresFullDiskTest(FullDiskScenario, unittest.TestCase):
         os.mkdir(self.mnt)
         options = "size=24m,mode=0700"
         try:
-            import pwd
             pg = pwd.getpwnam("postgres")
             options += f",uid={pg.pw_uid},gid={pg.pw_gid}"
         except KeyError:
@@ -410,10 +402,10 @@ class PostgresFullDiskTest(FullDiskScenario, unittest.TestCase):
         name = f"portico_full_{os.getpid()}"
         base, _, _ = PG_URL.rpartition("/")
         self.url = f"{base}/{name}"
-        self.psql(PG_URL, f"CREATE TABLESPACE {name} LOCATION '{self.mnt}'")
-        self.addCleanup(self.psql, PG_URL, f"DROP TABLESPACE IF EXISTS {name}")
-        self.psql(PG_URL, f"CREATE DATABASE {name} TABLESPACE {name}")
-        self.addCleanup(self.psql, PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        psql(PG_URL, f"CREATE TABLESPACE {name} LOCATION '{self.mnt}'")
+        self.addCleanup(psql, PG_URL, f"DROP TABLESPACE IF EXISTS {name}")
+        psql(PG_URL, f"CREATE DATABASE {name} TABLESPACE {name}")
+        self.addCleanup(psql, PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         demo = os.path.join(self.dir, "demo.ndjson")
         run("generate", "--members", "3", "--out", demo)
         run("import", "--db", self.url, demo)

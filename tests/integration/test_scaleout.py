@@ -20,22 +20,13 @@ import time
 import unittest
 import urllib.parse
 
-from portico_test import (Server, add_user, authorize, exchange, jwt_claims, register_client,
-                          run, token_request)
+from portico_test import (Server, add_user, authorize, exchange, jwt_claims, psql,
+                          register_client, run, token_request)
 
 PG_URL = os.environ.get("PORTICO_TEST_PG", "")
 PG_REQUIRED = (os.environ.get("CI") == "true" or os.environ.get("PORTICO_REQUIRE_PG") == "1")
 REDIRECT = "http://app.example/callback"
 SCOPE = "launch/patient openid fhirUser offline_access patient/Patient.read patient/Coverage.rs"
-
-
-def psql(url, sql):
-    psql_bin = shutil.which("psql")
-    pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
-    if os.path.exists(os.path.join(pg_bin, "psql")):
-        psql_bin = os.path.join(pg_bin, "psql")
-    subprocess.run([psql_bin, "-v", "ON_ERROR_STOP=1", "-q", "-d", url, "-c", sql], check=True,
-                   capture_output=True, timeout=60)
 
 
 def with_database(url, db):

@@ -521,50 +521,44 @@ thread_local PinnedReader t_pinned;
 
 }  // namespace
 
-// Holds a pooled reader inside an open (deferred) transaction: the first read takes the WAL read
-// lock and the scope's end releases it.
+// Runs BEGIN or COMMIT on `conn` (cached statements: they run on every read request).
+Status RunCached(Connection& conn, const std::string& sql) {
+  ASSIGN_OR_RETURN(Statement * st, conn.Cached(sql));
+  Status done = st->Run();
+  st->Reset();
+  return done;
+}
+
+// Holds a pooled reader inside an open (deferred) transaction, pinned for this thread: the first
+// read takes the WAL read lock and the scope's end releases it.
 class SqliteReadScope : public ReadScope {
  public:
-  explicit SqliteReadScope(std::unique_ptr<SqliteStore::ReaderLease> lease)
-      : lease_(std::move(lease)) {}
+  // REQUIRES: the lease's connection is inside a transaction.
+  SqliteReadScope(const SqliteStore* store, std::unique_ptr<SqliteStore::ReaderLease> lease)
+      : lease_(std::move(lease)) {
+    t_pinned = {store, &lease_->conn()};
+  }
   ~SqliteReadScope() override {
     t_pinned = {};
-    if (open_ && !Run("COMMIT").ok()) {
+    if (!RunCached(lease_->conn(), "COMMIT").ok()) {
       (void)lease_->conn().Exec("ROLLBACK");
     }
   }
-  Status Begin(const SqliteStore* store) {
-    RETURN_IF_ERROR(Run("BEGIN"));
-    open_ = true;
-    t_pinned = {store, &lease_->conn()};
-    return Status::Ok();
-  }
 
  private:
-  Status Run(const std::string& sql) {
-    ASSIGN_OR_RETURN(Statement * st, lease_->conn().Cached(sql));
-    auto done = st->Step();
-    st->Reset();
-    return done.status();
-  }
-
   std::unique_ptr<SqliteStore::ReaderLease> lease_;
-  bool open_ = false;
 };
 
 std::unique_ptr<ReadScope> SqliteStore::PinReads() {
   if (t_pinned.store != nullptr) {
     return nullptr;
   }
+  // On failure, reads take connections one by one and report it.
   auto lease = AcquireReader();
-  if (!lease.ok()) {
-    return nullptr;  // reads then take connections one by one, and report the failure
-  }
-  auto scope = std::make_unique<SqliteReadScope>(std::move(*lease));
-  if (!scope->Begin(this).ok()) {
+  if (!lease.ok() || !RunCached((*lease)->conn(), "BEGIN").ok()) {
     return nullptr;
   }
-  return scope;
+  return std::make_unique<SqliteReadScope>(this, std::move(*lease));
 }
 
 StatusOr<std::unique_ptr<SqliteStore::ReaderLease>> SqliteStore::AcquireReader() {
