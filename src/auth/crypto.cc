@@ -36,6 +36,19 @@ StatusOr<std::string> RandomToken(size_t n) {
   return token;
 }
 
+StatusOr<std::string> RandomIdentifier(size_t n) {
+  if (n == 0) {
+    return std::string();
+  }
+  // Each draw begins with '-' or '_' with probability 1/32, so this ends at once in practice.
+  for (;;) {
+    ASSIGN_OR_RETURN(std::string token, RandomToken(n));
+    if (token.front() != '-' && token.front() != '_') {
+      return token;
+    }
+  }
+}
+
 std::string Sha256(std::string_view data) {
   std::string out(kSha256Size, '\0');
   unsigned int len = 0;

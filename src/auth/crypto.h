@@ -19,6 +19,11 @@ StatusOr<std::string> RandomBytes(size_t n);
 // tokens, client secrets, state and nonces. Use n >= 32 for secrets (256 bits).
 StatusOr<std::string> RandomToken(size_t n);
 
+// Like RandomToken, but the result never begins with '-' or '_': identifiers that operators type
+// on a command line (client ids) must not be mistaken for options. Drawn by rejection, so it is
+// uniform over the tokens that begin with a letter or digit.
+StatusOr<std::string> RandomIdentifier(size_t n);
+
 // SHA-256 digest of `data` as 32 raw bytes. Like HmacSha256, aborts the process if OpenSSL's
 // default provider is unusable (a broken installation; returning a digest would be unsafe).
 std::string Sha256(std::string_view data);

@@ -475,7 +475,7 @@ Registration PrepareRegistration(const json::Value& body, const MetadataPolicy& 
     out.error = std::move(err);
     return out;
   }
-  auto id = auth::RandomToken(18);
+  auto id = auth::RandomIdentifier(18);
   if (!id.ok()) {
     out.error = MetadataError{"temporarily_unavailable", "no randomness available"};
     return out;

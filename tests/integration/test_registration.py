@@ -398,6 +398,23 @@ class RegistrationTest(unittest.TestCase):
         self.assertNotIn("cli-bad", run("client", "list", "--db", db_arg(self.db)).stdout)
         r = run("client", "suspend", "--db", db_arg(self.db), "no-such-client", check=False)
         self.assertEqual(r.returncode, 1)
+        # An id that begins with '-' (an operator's choice; generated ids never do) is still
+        # reachable with the --client-id=ID form.
+        run("client", "add", "--db", db_arg(self.db), "--client-id=-dash-app",
+            "--redirect-uri", "https://app.example/cb", "--public")
+        run("client", "suspend", "--db", db_arg(self.db), "--client-id=-dash-app")
+        self.assertRegex(run("client", "list", "--db", db_arg(self.db)).stdout,
+                         r"(?m)^-dash-app\t.*\tsuspended$")
+
+    def test_generated_client_ids_work_as_cli_arguments(self):
+        # Ids the server generates must be usable as the positional ID of the CLI.
+        for _ in range(40):
+            r = self.api("POST", "", app_metadata())
+            self.assertEqual(r.status, 201, r.body)
+            cid = r.json()["client_id"]
+            self.assertRegex(cid, r"^[A-Za-z0-9][A-Za-z0-9_-]+$")
+            run("client", "suspend", "--db", db_arg(self.db), cid)
+            self.assertEqual(self.api("GET", "/" + cid).json()["status"], "suspended")
 
     # -- dynamic registration is off by default
 
