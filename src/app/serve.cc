@@ -29,6 +29,7 @@
 #include "src/oauth/authorization_server.h"
 #include "src/oauth/key_manager.h"
 #include "src/store/sqlite/db.h"
+#include "src/store/store_metrics.h"
 
 namespace portico::app {
 
@@ -313,6 +314,7 @@ int RunServe(const Config& config) {
                      : PlainJson(503, "{\"status\":\"database unavailable\"}");
     } else if (p == "/metrics") {
       r.body = metrics.RenderPrometheus();
+      r.body += store::StoreMetrics::Global().RenderPrometheus();
       r.body +=
           "# HELP portico_audit_dropped_total Audit events dropped because the database "
           "could not keep up.\n# TYPE portico_audit_dropped_total counter\n"

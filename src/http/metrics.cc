@@ -86,12 +86,7 @@ void RequestMetrics::Record(Route route, int status, double seconds) {
     }
   }
   counts_[route][slot].fetch_add(1, std::memory_order_relaxed);
-  size_t b = 0;
-  while (b < kBuckets.size() && seconds > kBuckets[b]) {
-    ++b;
-  }
-  buckets_[route][b].fetch_add(1, std::memory_order_relaxed);
-  sum_micros_[route].fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  latency_[route].Observe(seconds);
 }
 
 std::string RequestMetrics::RenderPrometheus() const {
@@ -116,30 +111,11 @@ std::string RequestMetrics::RenderPrometheus() const {
   out += "# HELP portico_http_request_duration_seconds Time to answer a request.\n"
          "# TYPE portico_http_request_duration_seconds histogram\n";
   for (int r = 0; r < kRouteCount; ++r) {
-    uint64_t total = 0;
-    for (size_t b = 0; b <= kBuckets.size(); ++b) {
-      total += buckets_[r][b].load(std::memory_order_relaxed);
-    }
-    if (total == 0) {
+    if (latency_[r].count() == 0) {
       continue;
     }
-    const char* name = RouteName(static_cast<Route>(r));
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b < kBuckets.size(); ++b) {
-      cumulative += buckets_[r][b].load(std::memory_order_relaxed);
-      std::snprintf(line, sizeof(line),
-                    "portico_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                    name, kBuckets[b], static_cast<unsigned long long>(cumulative));
-      out += line;
-    }
-    std::snprintf(line, sizeof(line),
-                  "portico_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-                  "portico_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-                  "portico_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                  name, static_cast<unsigned long long>(total), name,
-                  sum_micros_[r].load(std::memory_order_relaxed) / 1e6, name,
-                  static_cast<unsigned long long>(total));
-    out += line;
+    latency_[r].AppendPrometheus(out, "portico_http_request_duration_seconds",
+                                 std::string("route=\"") + RouteName(static_cast<Route>(r)) + "\"");
   }
   std::snprintf(line, sizeof(line),
                 "# HELP portico_http_in_flight Requests being handled.\n"

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "src/base/histogram.h"
+
 namespace portico::http {
 
 class RequestMetrics {
@@ -48,13 +50,10 @@ class RequestMetrics {
  private:
   static constexpr std::array<int, 18> kStatuses = {200, 201, 204, 302, 304, 400, 401, 403, 404,
                                                     405, 406, 410, 413, 415, 422, 429, 500, 503};
-  static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
   static constexpr size_t kStatusSlots = kStatuses.size() + 1;  // + "other"
 
   std::array<std::array<std::atomic<uint64_t>, kStatusSlots>, kRouteCount> counts_{};
-  std::array<std::array<std::atomic<uint64_t>, kBuckets.size() + 1>, kRouteCount> buckets_{};
-  std::array<std::atomic<uint64_t>, kRouteCount> sum_micros_{};
+  std::array<base::Histogram, kRouteCount> latency_{};
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int64_t> resources_{-1};
 };

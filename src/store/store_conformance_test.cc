@@ -12,6 +12,7 @@
 #include "src/fhir/search/query_parser.h"
 #include "src/store/auth_store.h"
 #include "src/store/resource_store.h"
+#include "src/store/store_metrics.h"
 #include "src/store/testing/test_backends.h"
 
 namespace portico::store {
@@ -147,6 +148,46 @@ TEST_P(StoreConformance, VersionsOnlyWhenContentChanges) {
   ASSERT_TRUE(hist.ok());
   ASSERT_EQ(hist->size(), 2u);
   EXPECT_EQ((*hist)[0].version, 2);
+}
+
+// Every store call is seen by /metrics: the connection it held, for how long, and the wait.
+TEST_P(StoreConformance, StoreCallsShowInTheMetrics) {
+  bool sqlite = GetParam() == "sqlite";
+  StoreMetrics::Pool writes = sqlite ? StoreMetrics::kSqliteWriter : StoreMetrics::kPostgresPrimary;
+  StoreMetrics::Pool reads = sqlite ? StoreMetrics::kSqliteReader : StoreMetrics::kPostgresPrimary;
+  StoreMetrics& m = StoreMetrics::Global();
+  StoreMetrics::Snapshot w0 = m.Get(writes);
+  Put(R"({"resourceType":"Patient","id":"m","active":true})");
+  StoreMetrics::Snapshot w1 = m.Get(writes);
+  EXPECT_GT(w1.holds, w0.holds);
+  EXPECT_GT(w1.waits, w0.waits);
+  EXPECT_EQ(w1.in_use, w0.in_use);  // given back
+  EXPECT_GE(w1.open, 1);
+  EXPECT_GE(w1.capacity, 1);
+  StoreMetrics::Snapshot r0 = m.Get(reads);
+  {
+    auto cur = store_->Read("Patient", "m");
+    ASSERT_TRUE(cur.ok() && cur->has_value());
+  }
+  StoreMetrics::Snapshot r1 = m.Get(reads);
+  EXPECT_EQ(r1.holds, r0.holds + 1);
+  EXPECT_EQ(r1.in_use, r0.in_use);
+  EXPECT_GE(r1.open, 1);
+  // A request's read scope holds one connection for all its reads.
+  {
+    std::unique_ptr<ReadScope> scope = store_->PinReads();
+    StoreMetrics::Snapshot in = m.Get(reads);
+    ASSERT_TRUE(store_->Read("Patient", "m").ok());
+    ASSERT_TRUE(store_->Read("Patient", "m").ok());
+    if (scope != nullptr) {
+      EXPECT_EQ(m.Get(reads).holds, in.holds);
+    }
+  }
+  std::string text = m.RenderPrometheus();
+  EXPECT_NE(text.find(std::string("portico_store_hold_seconds_count{pool=\"") +
+                      StoreMetrics::PoolName(writes) + "\"}"),
+            std::string::npos)
+      << text;
 }
 
 TEST_P(StoreConformance, UncommittedBatchLeavesNothing) {

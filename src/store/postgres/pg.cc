@@ -283,21 +283,31 @@ void AppendCopyField(std::string& out, int64_t value) { out += std::to_string(va
 
 void AppendCopyDouble(std::string& out, double value) { out += FormatDouble(value); }
 
-PgPool::PgPool(PgOptions options, int size, int acquire_timeout_ms)
+PgPool::PgPool(PgOptions options, int size, int acquire_timeout_ms, StoreMetrics::Pool metrics_pool)
     : options_(std::move(options)),
       size_(size < 1 ? 1 : size),
-      acquire_timeout_ms_(acquire_timeout_ms) {}
+      acquire_timeout_ms_(acquire_timeout_ms),
+      metrics_pool_(metrics_pool) {
+  StoreMetrics::Global().SetCapacity(metrics_pool_, size_);
+}
 
-PgPool::~PgPool() = default;
+PgPool::~PgPool() {
+  StoreMetrics::Global().AddOpen(metrics_pool_, -static_cast<int>(idle_.size()));
+}
 
 StatusOr<PgPool::Lease> PgPool::Acquire() {
+  StoreMetrics& metrics = StoreMetrics::Global();
+  auto start = std::chrono::steady_clock::now();
+  auto waited = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   {
     std::unique_lock<std::mutex> lock(mu_);
-    auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(acquire_timeout_ms_);
+    auto deadline = start + std::chrono::milliseconds(acquire_timeout_ms_);
     while (idle_.empty() && open_ >= size_) {
       if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
           open_ >= size_) {
+        metrics.RecordExhausted(metrics_pool_);
         return UnavailableError("PostgreSQL: no free connection in the pool (pool_size " +
                                 std::to_string(size_) + ")");
       }
@@ -306,10 +316,12 @@ StatusOr<PgPool::Lease> PgPool::Acquire() {
       std::unique_ptr<PgConn> conn = std::move(idle_.back());
       idle_.pop_back();
       if (!conn->Broken()) {
+        metrics.RecordWait(metrics_pool_, waited());
         return Lease(this, std::move(conn));
       }
       // A connection the server dropped (restart, idle timeout): replace it below.
       --open_;
+      metrics.AddOpen(metrics_pool_, -1);
     }
     ++open_;  // reserve the slot while connecting without the lock
   }
@@ -320,6 +332,8 @@ StatusOr<PgPool::Lease> PgPool::Acquire() {
     cv_.notify_one();
     return conn.status();
   }
+  metrics.AddOpen(metrics_pool_, 1);
+  metrics.RecordWait(metrics_pool_, waited());
   return Lease(this, std::move(*conn));
 }
 
@@ -329,6 +343,7 @@ void PgPool::Release(std::unique_ptr<PgConn> conn) {
     idle_.push_back(std::move(conn));
   } else {
     --open_;
+    StoreMetrics::Global().AddOpen(metrics_pool_, -1);
     conn.reset();
   }
   cv_.notify_one();

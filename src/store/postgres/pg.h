@@ -18,6 +18,7 @@
 
 #include "src/base/status.h"
 #include "src/store/sql/executor.h"
+#include "src/store/store_metrics.h"
 
 namespace portico::store::postgres {
 
@@ -101,7 +102,9 @@ void AppendCopyDouble(std::string& out, double value);
 class PgPool {
  public:
   class Lease;
-  PgPool(PgOptions options, int size, int acquire_timeout_ms);
+  // `metrics_pool` names the pool in /metrics.
+  PgPool(PgOptions options, int size, int acquire_timeout_ms,
+         StoreMetrics::Pool metrics_pool = StoreMetrics::kPostgresPrimary);
   ~PgPool();
 
   // Borrows a connection, connecting if none is idle and the pool is below its size; waits up
@@ -115,6 +118,7 @@ class PgPool {
   const PgOptions options_;
   const int size_;
   const int acquire_timeout_ms_;
+  const StoreMetrics::Pool metrics_pool_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConn>> idle_;  // guarded by mu_
@@ -125,7 +129,8 @@ class PgPool {
 // or was left inside a transaction).
 class PgPool::Lease {
  public:
-  Lease(PgPool* pool, std::unique_ptr<PgConn> conn) : pool_(pool), conn_(std::move(conn)) {}
+  Lease(PgPool* pool, std::unique_ptr<PgConn> conn)
+      : pool_(pool), conn_(std::move(conn)), held_(pool->metrics_pool_) {}
   Lease(Lease&& o) noexcept = default;
   Lease& operator=(Lease&&) = delete;
   ~Lease();
@@ -135,6 +140,7 @@ class PgPool::Lease {
  private:
   PgPool* pool_;
   std::unique_ptr<PgConn> conn_;
+  HeldConnection held_;
 };
 
 // The shared search code's view of one connection.

@@ -468,7 +468,8 @@ PostgresStore::PostgresStore(const PostgresOptions& options,
   if (!options.read_url.empty()) {
     po.conninfo = options.read_url;
     po.application_name = "portico-read";
-    replica_ = std::make_unique<PgPool>(po, options.pool_size, options.acquire_timeout_ms);
+    replica_ = std::make_unique<PgPool>(po, options.pool_size, options.acquire_timeout_ms,
+                                        StoreMetrics::kPostgresReplica);
   }
 }
 

@@ -15,6 +15,7 @@
 #include "src/fhir/search/query_parser.h"
 #include "src/store/postgres/migrations.h"
 #include "src/store/postgres/postgres_auth_store.h"
+#include "src/store/store_metrics.h"
 #include "src/store/testing/test_backends.h"
 
 namespace portico::store::postgres {
@@ -239,13 +240,20 @@ TEST_F(PostgresStoreTest, PoolSizeAndAcquireTimeoutBoundConnections) {
   o.acquire_timeout_ms = 200;
   auto store = PostgresStore::Open(o, registry_, clock_);
   ASSERT_TRUE(store.ok());
+  StoreMetrics& metrics = StoreMetrics::Global();
+  StoreMetrics::Snapshot before = metrics.Get(StoreMetrics::kPostgresPrimary);
   auto b1 = (*store)->BeginWrite();  // holds the only connection
   ASSERT_TRUE(b1.ok());
+  EXPECT_EQ(metrics.Get(StoreMetrics::kPostgresPrimary).in_use, before.in_use + 1);
+  EXPECT_EQ(metrics.Get(StoreMetrics::kPostgresPrimary).capacity, 1);
   auto counts = (*store)->CountByType();
   ASSERT_FALSE(counts.ok());
   EXPECT_EQ(counts.status().code(), StatusCode::kUnavailable);
+  // /metrics shows the exhausted pool.
+  EXPECT_EQ(metrics.Get(StoreMetrics::kPostgresPrimary).exhausted, before.exhausted + 1);
   b1->reset();
   EXPECT_TRUE((*store)->CountByType().ok());
+  EXPECT_EQ(metrics.Get(StoreMetrics::kPostgresPrimary).in_use, before.in_use);
 }
 
 }  // namespace

@@ -196,7 +196,7 @@ class ResetOnExit {
 // and rolls back unless committed.
 class WriteTxn {
  public:
-  explicit WriteTxn(SqliteStore& store) : lock_(store.writer_mutex()), db_(store.writer()) {}
+  explicit WriteTxn(SqliteStore& store) : lock_(store.LockWriter()), db_(store.writer()) {}
   ~WriteTxn() {
     if (open_) {
       (void)db_.Exec("ROLLBACK");
@@ -218,7 +218,7 @@ class WriteTxn {
   Connection& db() { return db_; }
 
  private:
-  std::lock_guard<std::mutex> lock_;
+  SqliteStore::WriterLock lock_;
   Connection& db_;
   bool open_ = false;
 };
@@ -512,7 +512,7 @@ Status SqliteAuthStore::Migrate() {
 
 template <typename BindFn>
 StatusOr<int> SqliteAuthStore::WriteOne(const std::string& sql, BindFn bind) {
-  std::lock_guard<std::mutex> lock(store_.writer_mutex());
+  SqliteStore::WriterLock lock = store_.LockWriter();
   return Execute(store_.writer(), sql, bind);
 }
 

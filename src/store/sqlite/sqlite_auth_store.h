@@ -1,7 +1,7 @@
 // The SQLite backend of AuthStore. It lives in the same database file as the resource store
 // (SqliteStore) and shares its connections: writes go through the store's single writer connection
-// under writer_mutex(); reads borrow a read-only connection from the store's pool, so the hot
-// paths (GrantActive, GetClient, FindGrantByRefresh) never wait for a writer.
+// under its writer lock (LockWriter()); reads borrow a read-only connection from the store's
+// pool, so the hot paths (GrantActive, GetClient, FindGrantByRefresh) never wait for a writer.
 //
 // Tables (all prefixed auth_, schema version in schema_info under key 'auth_schema'):
 //   auth_client, auth_operator, auth_user, auth_user_represents, auth_request, auth_code,

@@ -105,7 +105,7 @@ TEST_F(SqliteAuthStoreTest, ReopenKeepsDataAndSchemaVersion) {
 TEST_F(SqliteAuthStoreTest, UpgradesASchemaOneFile) {
   auth_.reset();
   {
-    std::lock_guard<std::mutex> lock(store_->writer_mutex());
+    SqliteStore::WriterLock lock = store_->LockWriter();
     Connection& db = store_->writer();
     ASSERT_TRUE(db.Exec("DROP TABLE auth_client; DROP TABLE auth_operator;").ok());
     ASSERT_TRUE(db.Exec("CREATE TABLE auth_client (client_id TEXT PRIMARY KEY, name TEXT NOT "
@@ -151,7 +151,7 @@ TEST_F(SqliteAuthStoreTest, UpgradesASchemaOneFile) {
 
 TEST_F(SqliteAuthStoreTest, NewerSchemaIsRefused) {
   {
-    std::lock_guard<std::mutex> lock(store_->writer_mutex());
+    SqliteStore::WriterLock lock = store_->LockWriter();
     ASSERT_TRUE(store_->writer()
                     .Exec("UPDATE schema_info SET value = '99' WHERE key = 'auth_schema'")
                     .ok());

@@ -1,6 +1,7 @@
 #include "src/store/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include <sys/stat.h>
@@ -201,7 +202,7 @@ void BindAll(Statement& st, const std::vector<sql::Param>& params) {
 
 class SqliteWriteBatch : public WriteBatch {
  public:
-  SqliteWriteBatch(SqliteStore* store, std::unique_lock<std::mutex> lock)
+  SqliteWriteBatch(SqliteStore* store, SqliteStore::WriterLock lock)
       : store_(store), lock_(std::move(lock)) {}
   ~SqliteWriteBatch() override {
     if (!done_) {
@@ -435,7 +436,7 @@ class SqliteWriteBatch : public WriteBatch {
   }
 
   SqliteStore* store_;
-  std::unique_lock<std::mutex> lock_;
+  SqliteStore::WriterLock lock_;
   bool done_ = false;
   base::Millis last_now_ = 0;
 };
@@ -445,7 +446,22 @@ SqliteStore::SqliteStore(std::string path,
                          const base::Clock& clock)
     : path_(std::move(path)), registry_(std::move(registry)), clock_(clock) {}
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  StoreMetrics& m = StoreMetrics::Global();
+  m.AddOpen(StoreMetrics::kSqliteReader, -static_cast<int>(readers_.size()));
+  if (writer_ != nullptr) {
+    m.AddOpen(StoreMetrics::kSqliteWriter, -1);
+  }
+}
+
+SqliteStore::WriterLock SqliteStore::LockWriter() {
+  auto start = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> lock(writer_mutex_);
+  StoreMetrics::Global().RecordWait(
+      StoreMetrics::kSqliteWriter,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return WriterLock{std::move(lock), HeldConnection(StoreMetrics::kSqliteWriter)};
+}
 
 StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const std::string& path, std::shared_ptr<const fhir::SearchParamRegistry> registry,
@@ -461,6 +477,8 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
       return writer.status();
     }
     store->writer_ = std::move(*writer);
+    StoreMetrics::Global().AddOpen(StoreMetrics::kSqliteWriter, 1);
+    StoreMetrics::Global().SetCapacity(StoreMetrics::kSqliteWriter, 1);
   }
   RETURN_IF_ERROR(store->writer_->Exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(store->writer_->Exec("PRAGMA synchronous=FULL"));
@@ -575,6 +593,7 @@ StatusOr<std::unique_ptr<SqliteStore::ReaderLease>> SqliteStore::AcquireReader()
   }
   if (conn == nullptr) {
     ASSIGN_OR_RETURN(conn, Connection::Open(path_, true));
+    StoreMetrics::Global().AddOpen(StoreMetrics::kSqliteReader, 1);
     // Readers map the file (no copy per page read) and keep a modest cache each.
     RETURN_IF_ERROR(conn->Exec("PRAGMA mmap_size=268435456"));
     RETURN_IF_ERROR(conn->Exec("PRAGMA cache_size=-16384"));
@@ -586,6 +605,8 @@ void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn) {
   std::lock_guard<std::mutex> lock(readers_mutex_);
   if (readers_.size() < 64) {
     readers_.push_back(std::move(conn));
+  } else {
+    StoreMetrics::Global().AddOpen(StoreMetrics::kSqliteReader, -1);
   }
 }
 
@@ -735,8 +756,7 @@ StatusOr<SearchPage> SqliteStore::Search(const fhir::SearchQuery& q,
 }
 
 StatusOr<std::unique_ptr<WriteBatch>> SqliteStore::BeginWrite() {
-  std::unique_lock<std::mutex> lock(writer_mutex_);
-  auto batch = std::make_unique<SqliteWriteBatch>(this, std::move(lock));
+  auto batch = std::make_unique<SqliteWriteBatch>(this, LockWriter());
   RETURN_IF_ERROR(batch->Begin());
   return std::unique_ptr<WriteBatch>(std::move(batch));
 }

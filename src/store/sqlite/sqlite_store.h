@@ -10,6 +10,7 @@
 #include "src/fhir/search/registry.h"
 #include "src/store/resource_store.h"
 #include "src/store/sqlite/db.h"
+#include "src/store/store_metrics.h"
 
 namespace portico::store::sqlite {
 
@@ -39,9 +40,16 @@ class SqliteStore : public ResourceStore {
   std::unique_ptr<ReadScope> PinReads() override;
 
   // The writer connection, for the auth tables of other modules sharing this database.
-  // REQUIRES: hold writer_mutex() while using it.
+  // REQUIRES: hold LockWriter() while using it.
   Connection& writer() { return *writer_; }
-  std::mutex& writer_mutex() { return writer_mutex_; }
+
+  // The writer's lock, timed for /metrics: the wait for it and how long it is held.
+  struct WriterLock {
+    std::unique_lock<std::mutex> lock;
+    HeldConnection held;
+  };
+  // Takes the writer's lock (blocking until it is free).
+  WriterLock LockWriter();
 
   class ReaderLease;
   // Borrows a read-only connection from the pool (returned when the lease is destroyed); inside
@@ -70,7 +78,10 @@ class SqliteStore::ReaderLease {
  public:
   // Owns `conn` until destroyed, then returns it to the pool.
   ReaderLease(SqliteStore* store, std::unique_ptr<Connection> conn)
-      : store_(store), owned_(std::move(conn)), conn_(owned_.get()) {}
+      : store_(store),
+        owned_(std::move(conn)),
+        conn_(owned_.get()),
+        held_(StoreMetrics::kSqliteReader) {}
   // Borrows the connection of a read scope, which stays with the scope.
   explicit ReaderLease(Connection* pinned) : store_(nullptr), conn_(pinned) {}
   ~ReaderLease() {
@@ -84,6 +95,7 @@ class SqliteStore::ReaderLease {
   SqliteStore* store_;
   std::unique_ptr<Connection> owned_;
   Connection* conn_;
+  HeldConnection held_;  // only for an owned connection (a scope's lease times the scope)
 };
 
 }  // namespace portico::store::sqlite
