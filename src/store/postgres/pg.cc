@@ -1,9 +1,12 @@
 #include "src/store/postgres/pg.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include <sys/socket.h>
 
 namespace portico::store::postgres {
 
@@ -125,6 +128,25 @@ PgConn::~PgConn() { PQfinish(conn_); }
 
 bool PgConn::Healthy() const {
   return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
+bool PgConn::ProbeAlive() {
+  // An idle connection has nothing to read. A server that ended it sent a FATAL message, which
+  // libpq takes as a notice, and then closed the socket, which libpq notices only on a later
+  // read: so read until nothing is pending (alive) or the end of the stream (dead).
+  for (int i = 0; i < 8; ++i) {
+    if (PQstatus(conn_) != CONNECTION_OK || PQconsumeInput(conn_) == 0 ||
+        PQstatus(conn_) != CONNECTION_OK) {
+      return false;
+    }
+    char byte;
+    ssize_t n = recv(PQsocket(conn_), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0) {
+      return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    }
+    // n == 0: the end of the stream is next; n > 0: more to consume. Read again.
+  }
+  return false;  // a stream of unexpected messages on an idle connection: do not trust it
 }
 
 Status PgConn::ResultError(PGresult* res, std::string_view what) {
@@ -301,29 +323,37 @@ StatusOr<PgPool::Lease> PgPool::Acquire() {
   auto waited = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    auto deadline = start + std::chrono::milliseconds(acquire_timeout_ms_);
-    while (idle_.empty() && open_ >= size_) {
-      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-          open_ >= size_) {
-        metrics.RecordExhausted(metrics_pool_);
-        return UnavailableError("PostgreSQL: no free connection in the pool (pool_size " +
-                                std::to_string(size_) + ")");
+  auto deadline = start + std::chrono::milliseconds(acquire_timeout_ms_);
+  for (;;) {
+    std::unique_ptr<PgConn> conn;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (idle_.empty() && open_ >= size_) {
+        if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+            open_ >= size_) {
+          metrics.RecordExhausted(metrics_pool_);
+          return UnavailableError("PostgreSQL: no free connection in the pool (pool_size " +
+                                  std::to_string(size_) + ")");
+        }
       }
-    }
-    if (!idle_.empty()) {
-      std::unique_ptr<PgConn> conn = std::move(idle_.back());
+      if (idle_.empty()) {
+        ++open_;  // reserve the slot while connecting without the lock
+        break;
+      }
+      conn = std::move(idle_.back());
       idle_.pop_back();
-      if (!conn->Broken()) {
-        metrics.RecordWait(metrics_pool_, waited());
-        return Lease(this, std::move(conn));
-      }
-      // A connection the server dropped (restart, idle timeout): replace it below.
-      --open_;
-      metrics.AddOpen(metrics_pool_, -1);
     }
-    ++open_;  // reserve the slot while connecting without the lock
+    // An idle connection the server dropped (restart, terminated backend, idle timeout) is
+    // found here, before a statement is sent on it, and replaced: no write is ever sent into
+    // a dead connection from the pool.
+    if (conn->ProbeAlive()) {
+      metrics.RecordWait(metrics_pool_, waited());
+      return Lease(this, std::move(conn));
+    }
+    conn.reset();
+    metrics.AddOpen(metrics_pool_, -1);
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_;
   }
   auto conn = PgConn::Connect(options_);
   if (!conn.ok()) {

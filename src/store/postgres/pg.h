@@ -78,6 +78,10 @@ class PgConn {
   // True while the connection is usable and outside a transaction.
   bool Healthy() const;
   bool Broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  // Reads, without blocking, whatever the server sent while the connection sat idle. A server
+  // that restarted or terminated this backend has sent a FATAL message and closed the socket:
+  // then the connection is marked broken and this returns false, before any statement is sent.
+  bool ProbeAlive();
   PGconn* raw() const { return conn_; }
 
  private:

@@ -212,10 +212,15 @@ int64_t B(bool b) { return b ? 1 : 0; }
 
 StatusOr<PgResult> PostgresAuthStore::Exec(const std::string& sql,
                                            const std::vector<sql::Param>& params) {
+  // A query whose connection dies under it runs again on a fresh one. A write does not: the
+  // server may have committed it before the connection dropped, and running it again could
+  // apply it twice (the pool already replaces connections that died while idle, so this is a
+  // failure during the statement itself, and the caller is told).
+  const bool read_only = sql.rfind("SELECT", 0) == 0;
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
     auto out = conn->Exec(sql, params);
-    if (out.ok() || attempt > 0 || out.status().code() != StatusCode::kUnavailable ||
+    if (out.ok() || !read_only || attempt > 0 || out.status().code() != StatusCode::kUnavailable ||
         !conn->Broken()) {
       return out;
     }
@@ -223,9 +228,21 @@ StatusOr<PgResult> PostgresAuthStore::Exec(const std::string& sql,
 }
 
 Status PostgresAuthStore::InTransaction(const std::function<Status(PgConn&)>& fn, bool snapshot) {
-  ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
-  RETURN_IF_ERROR(
-      conn->Exec(snapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN").status());
+  const char* begin = snapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
+  auto begun = [&]() -> StatusOr<PgPool::Lease> {
+    for (int attempt = 0;; ++attempt) {
+      ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
+      Status b = conn->Exec(begin).status();
+      // Nothing ran yet: if the connection died under BEGIN, begin again on a fresh one.
+      if (b.ok()) {
+        return conn;
+      }
+      if (attempt > 0 || b.code() != StatusCode::kUnavailable || !conn->Broken()) {
+        return b;
+      }
+    }
+  };
+  ASSIGN_OR_RETURN(PgPool::Lease conn, begun());
   Status s = fn(*conn);
   if (!s.ok()) {
     (void)conn->Exec("ROLLBACK");

@@ -109,6 +109,8 @@ class PgWriteBatch : public WriteBatch {
     }
   }
 
+  bool ConnectionBroken() { return conn_->Broken(); }
+
   Status Begin() {
     RETURN_IF_ERROR(conn_->Exec("BEGIN").status());
     return conn_->Exec("SELECT pg_advisory_xact_lock($1)", {kWriteLockKey}).status();
@@ -661,10 +663,18 @@ StatusOr<SearchPage> PostgresStore::Search(const fhir::SearchQuery& q,
 }
 
 StatusOr<std::unique_ptr<WriteBatch>> PostgresStore::BeginWrite() {
-  ASSIGN_OR_RETURN(PgPool::Lease conn, Primary());
-  auto batch = std::make_unique<PgWriteBatch>(this, std::move(conn));
-  RETURN_IF_ERROR(batch->Begin());
-  return std::unique_ptr<WriteBatch>(std::move(batch));
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(PgPool::Lease conn, Primary());
+    auto batch = std::make_unique<PgWriteBatch>(this, std::move(conn));
+    Status s = batch->Begin();
+    if (s.ok()) {
+      return std::unique_ptr<WriteBatch>(std::move(batch));
+    }
+    // Nothing was written yet: a connection that died under BEGIN is replaced once.
+    if (attempt > 0 || s.code() != StatusCode::kUnavailable || !batch->ConnectionBroken()) {
+      return s;
+    }
+  }
 }
 
 Status PostgresStore::UpdateStatistics() {

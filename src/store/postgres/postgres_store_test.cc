@@ -56,6 +56,19 @@ class PostgresStoreTest : public ::testing::Test {
     return r.ok() && r->rows() > 0 ? r->Int(0, 0) : -1;
   }
 
+  // Ends every other connection to this test's database and waits until they are gone, as a
+  // server restart or an administrator's pg_terminate_backend does. Returns how many it ended.
+  int64_t TerminateOthers() {
+    auto admin = Connect();
+    if (admin == nullptr) {
+      return -1;
+    }
+    return Count(*admin,
+                 "SELECT COUNT(*) FROM pg_stat_activity a, LATERAL pg_terminate_backend(a.pid, "
+                 "5000) t WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() "
+                 "AND t");
+  }
+
   PostgresOptions Options() {
     PostgresOptions o;
     o.url = db_->db();
@@ -232,6 +245,71 @@ TEST_F(PostgresStoreTest, ReadReplicaServesReadsAndWritersReadTheirWrites) {
                   "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = "
                   "'portico-read'"),
             1);
+}
+
+// A connection the server dropped while it sat in the pool (a restart, an administrator) is
+// replaced before anything is sent on it: the next writes succeed, once each.
+TEST_F(PostgresStoreTest, ConnectionsDroppedWhileIdleAreReplacedBeforeAWrite) {
+  auto store = PostgresStore::Open(Options(), registry_, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  PostgresAuthStore auth(**store);
+  ASSERT_TRUE(Put(**store, R"({"resourceType":"Patient","id":"d1","active":true})").ok());
+  Client c;
+  c.client_id = "app-before";
+  c.name = "Before";
+  ASSERT_TRUE(auth.PutClient(c).ok());
+  ASSERT_GE(TerminateOthers(), 1);
+
+  Status s = Put(**store, R"({"resourceType":"Patient","id":"d1","active":false})");
+  ASSERT_TRUE(s.ok()) << s.message();
+  c.client_id = "app-after";
+  ASSERT_GE(TerminateOthers(), 1);
+  s = auth.PutClient(c);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_GE(TerminateOthers(), 1);
+  auto got = auth.GetClient("app-after");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().message();
+
+  auto cur = (*store)->Read("Patient", "d1");
+  ASSERT_TRUE(cur.ok() && cur->has_value()) << cur.status().message();
+  EXPECT_EQ((*cur)->version, 2);
+  auto admin = Connect();
+  ASSERT_NE(admin, nullptr);
+  EXPECT_EQ(Count(*admin, "SELECT COUNT(*) FROM resource_version WHERE id = 'd1'"), 2);
+  EXPECT_EQ(Count(*admin, "SELECT COUNT(*) FROM auth_client"), 2);
+}
+
+// A connection that drops in the middle of a write batch loses the batch as a whole, and says
+// so; the writer's retry then stores it exactly once.
+TEST_F(PostgresStoreTest, ADropDuringABatchWritesNothingAndTheRetryWritesOnce) {
+  auto store = PostgresStore::Open(Options(), registry_, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  const std::string text = R"({"resourceType":"Patient","id":"d2","active":true})";
+  auto v = json::Parse(text);
+  ASSERT_TRUE(v.ok());
+  auto prepared = fhir::PrepareResource(std::move(*v), "Patient", "d2");
+  auto index = fhir::ExtractIndex(*registry_, "Patient", prepared.value);
+  {
+    auto batch = (*store)->BeginWrite();
+    ASSERT_TRUE(batch.ok()) << batch.status().message();
+    auto put = (*batch)->Put(
+        "Patient", "d2", prepared.content_hash,
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared.value, ver, at); },
+        index);
+    ASSERT_TRUE(put.ok()) << put.status().message();
+    ASSERT_GE(TerminateOthers(), 1);
+    Status commit = (*batch)->Commit();
+    ASSERT_FALSE(commit.ok());
+    EXPECT_EQ(commit.code(), StatusCode::kUnavailable) << commit.message();
+  }
+  auto none = (*store)->Read("Patient", "d2");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(Put(**store, text).ok());
+  auto admin = Connect();
+  ASSERT_NE(admin, nullptr);
+  EXPECT_EQ(Count(*admin, "SELECT COUNT(*) FROM resource_version WHERE id = 'd2'"), 1);
+  EXPECT_EQ(Count(*admin, "SELECT MAX(version) FROM resource WHERE id = 'd2'"), 1);
 }
 
 TEST_F(PostgresStoreTest, PoolSizeAndAcquireTimeoutBoundConnections) {
