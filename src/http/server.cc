@@ -74,6 +74,18 @@ bool AcceptsGzip(std::string_view accept_encoding) {
   return false;
 }
 
+// Counts one request in flight for as long as it lives.
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int>& n) : n_(n) { n_.fetch_add(1); }
+  ~InFlight() { n_.fetch_sub(1); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<int>& n_;
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -85,6 +97,9 @@ struct Server::Impl {
   asio::strand<asio::io_context::executor_type> control{asio::make_strand(ioc)};
   tcp::acceptor acceptor{control};
   asio::signal_set signals{control, SIGINT, SIGTERM};
+  // Requests begun and not yet answered: from a complete header until the last byte of the
+  // response is written (so a drain waits for a body still arriving and a response still
+  // being sent, not only for the handler).
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
   std::unique_ptr<asio::ssl::context> ssl_ctx;  // set when serving HTTPS
@@ -223,6 +238,7 @@ struct Server::Impl {
         break;
       }
       first = false;
+      InFlight in_flight_guard(in_flight);  // until this iteration ends, answered or not
       auto& hdr = parser.get();
       if (hdr.target().size() > options.max_target_bytes) {
         Response err = ErrorResponse(414, "Request URL too long");
@@ -277,13 +293,11 @@ struct Server::Impl {
         req.remote_addr = remote;
         req.secure = secure;
         req.request_id = NewRequestId();
-        in_flight.fetch_add(1);
         try {
           resp = handler(req);
         } catch (const std::exception&) {
           resp = ErrorResponse(500, "Internal server error");
         }
-        in_flight.fetch_sub(1);
         resp.SetHeader("X-Request-Id", req.request_id);
       }
       if (stopping.load()) {

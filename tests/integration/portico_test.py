@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 import urllib.error
 import urllib.parse
@@ -338,3 +339,49 @@ def exchange(server, code, verifier, client_id, secret, redirect_uri):
         token_request(server, {"grant_type": "authorization_code", "code": code,
                                "code_verifier": verifier, "redirect_uri": redirect_uri,
                                "client_id": client_id})
+
+
+# ---- SMART Backend Services helpers (client_credentials with private_key_jwt) ---------------
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def add_backend_client(db, directory, client_id="feed", scope="system/*.cruds"):
+    """Registers a Backend Services client (a data feed) whose JWKS holds the public half of a
+    new RSA key (kid CLIENT_ID-1, RS384). Returns the path of the private key (PEM)."""
+    key = os.path.join(directory, f"{client_id}.pem")
+    subprocess.run(["openssl", "genrsa", "-out", key, "2048"], check=True, capture_output=True)
+    modulus = subprocess.run(["openssl", "rsa", "-in", key, "-noout", "-modulus"],
+                             check=True, capture_output=True, text=True).stdout
+    n = bytes.fromhex(modulus.strip().split("=", 1)[1])
+    jwks = os.path.join(directory, f"{client_id}-jwks.json")
+    with open(jwks, "w") as f:
+        json.dump({"keys": [{"kty": "RSA", "kid": f"{client_id}-1", "alg": "RS384",
+                             "n": b64url(n), "e": "AQAB"}]}, f)
+    run("client", "add", "--db", db_arg(db), "--client-id", client_id,
+        "--redirect-uri", "https://feed.example/none", "--jwks-file", jwks, "--scope", scope)
+    return key
+
+
+def client_assertion(server, key, client_id="feed"):
+    """A private_key_jwt client assertion for `server`'s token endpoint, signed with `key`."""
+    claims = {"iss": client_id, "sub": client_id, "aud": server.root + "/oauth/token",
+              "exp": int(time.time()) + 120, "jti": b64url(os.urandom(12))}
+    header = b64url(json.dumps({"alg": "RS384", "kid": f"{client_id}-1", "typ": "JWT"}).encode())
+    body = b64url(json.dumps(claims).encode())
+    sig = subprocess.run(["openssl", "dgst", "-sha384", "-sign", key],
+                         input=f"{header}.{body}".encode(), check=True,
+                         capture_output=True).stdout
+    return f"{header}.{body}.{b64url(sig)}"
+
+
+def backend_token(server, key, scope, client_id="feed"):
+    """An access token from the client_credentials grant (SMART Backend Services)."""
+    r = token_request(server, {
+        "grant_type": "client_credentials", "scope": scope,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": client_assertion(server, key, client_id)})
+    assert r.status == 200, r.body
+    return r.json()["access_token"]

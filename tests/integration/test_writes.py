@@ -1,21 +1,14 @@
 """Data feeds: SMART Backend Services tokens with system/ write scopes create, update, delete
 and post transactions; member apps can never write (issue 10)."""
 
-import base64
 import json
 import os
 import shutil
-import subprocess
 import tempfile
-import time
 import unittest
 
-from portico_test import (Server, add_user, authorize, exchange, register_client, run,
-                          token_request)
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+from portico_test import (Server, add_backend_client, add_user, authorize, backend_token,
+                          client_assertion, exchange, register_client, run, token_request)
 
 
 class WritesTest(unittest.TestCase):
@@ -26,48 +19,16 @@ class WritesTest(unittest.TestCase):
         demo = os.path.join(cls.dir, "demo.ndjson")
         run("generate", "--members", "3", "--out", demo)
         run("import", "--db", f"sqlite:{cls.db}", demo)
-        cls.key = os.path.join(cls.dir, "feed.pem")
-        subprocess.run(["openssl", "genrsa", "-out", cls.key, "2048"], check=True,
-                       capture_output=True)
-        modulus = subprocess.run(["openssl", "rsa", "-in", cls.key, "-noout", "-modulus"],
-                                 check=True, capture_output=True, text=True).stdout
-        n = bytes.fromhex(modulus.strip().split("=", 1)[1])
-        jwks = os.path.join(cls.dir, "jwks.json")
-        with open(jwks, "w") as f:
-            json.dump({"keys": [{"kty": "RSA", "kid": "feed-1", "alg": "RS384", "n": b64url(n),
-                                 "e": "AQAB"}]}, f)
-        run("client", "add", "--db", f"sqlite:{cls.db}", "--client-id", "feed",
-            "--redirect-uri", "https://feed.example/none", "--jwks-file", jwks,
-            "--scope", "system/*.cruds")
+        cls.key = add_backend_client(cls.db, cls.dir, "feed", "system/*.cruds")
         _, cls.secret = register_client(cls.db, "app", "http://app.example/cb")
         add_user(cls.db, "ava", "ava-password-1", patient="demo-member-1")
         cls.server = Server(cls.db)
-        cls.token = cls.backend_token("system/*.cruds")
+        cls.token = backend_token(cls.server, cls.key, "system/*.cruds")
 
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
         shutil.rmtree(cls.dir, True)
-
-    @classmethod
-    def assertion(cls):
-        claims = {"iss": "feed", "sub": "feed", "aud": cls.server.root + "/oauth/token",
-                  "exp": int(time.time()) + 120, "jti": b64url(os.urandom(12))}
-        header = b64url(json.dumps({"alg": "RS384", "kid": "feed-1", "typ": "JWT"}).encode())
-        body = b64url(json.dumps(claims).encode())
-        sig = subprocess.run(["openssl", "dgst", "-sha384", "-sign", cls.key],
-                             input=f"{header}.{body}".encode(), check=True,
-                             capture_output=True).stdout
-        return f"{header}.{body}.{b64url(sig)}"
-
-    @classmethod
-    def backend_token(cls, scope):
-        r = token_request(cls.server, {
-            "grant_type": "client_credentials", "scope": scope,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": cls.assertion()})
-        assert r.status == 200, r.body
-        return r.json()["access_token"]
 
     def call(self, method, path, body=None, token=None, headers=None):
         h = {"Authorization": "Bearer " + (token or self.token),
@@ -80,7 +41,7 @@ class WritesTest(unittest.TestCase):
         r = token_request(self.server, {
             "grant_type": "client_credentials", "scope": "patient/*.read",
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": self.assertion()})
+            "client_assertion": client_assertion(self.server, self.key)})
         self.assertEqual(r.json()["error"], "invalid_scope")
         r = token_request(self.server, {"grant_type": "client_credentials",
                                         "scope": "system/*.read"},
@@ -156,7 +117,7 @@ class WritesTest(unittest.TestCase):
                                      "ava", "ava-password-1")
         member = exchange(self.server, result["code"], verifier, "app", self.secret,
                           "http://app.example/cb").json()["access_token"]
-        reader = self.backend_token("system/*.rs")
+        reader = backend_token(self.server, self.key, "system/*.rs")
         body = {"resourceType": "Patient", "id": "demo-member-1", "name": [{"family": "X"}]}
         for token in (member, reader):
             for method, path, payload in [("PUT", "/fhir/Patient/demo-member-1", body),
