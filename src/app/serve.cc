@@ -11,6 +11,7 @@
 #include "src/app/commands.h"
 #include "src/app/developer_guide.h"
 #include "src/app/stores.h"
+#include "src/auth/crypto.h"
 #include "src/auth/scopes.h"
 #include "src/authz/authorizer.h"
 #include "src/authz/token_verifier.h"
@@ -464,6 +465,20 @@ int RunServe(const Config& config) {
   fo.default_count = config.default_count;
   fo.max_count = config.max_count;
   fo.paging_secret = config.paging_secret;
+  if (fo.paging_secret.empty()) {
+    // Every node on this database signs paging cursors with the same key, so a `next` link
+    // made by one node is followed at any other (and after a restart).
+    auto candidate = auth::RandomToken(32);
+    auto shared = candidate.ok() ? st.auth->SharedSecret("paging", *candidate, clock.NowMillis())
+                                 : StatusOr<std::string>(candidate.status());
+    if (shared.ok()) {
+      fo.paging_secret = *shared;
+    } else {
+      // The database is not reachable yet: this process signs with a key of its own, so its
+      // `next` links work here until it restarts.
+      base::LogLine(base::LogLevel::kWarn, "paging.secret_local").Str("reason", shared.status().message());
+    }
+  }
   fo.capability_extra_security = as->CapabilitySecurity();
   {
     auto model = fhir::ElementModel::LoadBuiltin();

@@ -1449,6 +1449,29 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
     }
     return r;
   }
+  // The records this user controls: their own and those of the members they act for. Every app
+  // that holds access to one of them is listed, whoever connected it (a member sees the apps a
+  // delegate connected to their record, and each parent those the other connected for a child).
+  std::vector<std::string> controlled;
+  {
+    auto user = store_.GetUser(session->username);
+    if (!user.ok()) {
+      return Html(503, ErrorPage("Try again later", "The service is temporarily unavailable."));
+    }
+    if (user->has_value()) {
+      if (!(*user)->patient_id.empty()) {
+        controlled.push_back((*user)->patient_id);
+      }
+      for (const std::string& r : (*user)->represents) {
+        if (std::find(controlled.begin(), controlled.end(), r) == controlled.end()) {
+          controlled.push_back(r);
+        }
+      }
+    }
+  }
+  auto controls = [&controlled](const std::string& patient_id) {
+    return std::find(controlled.begin(), controlled.end(), patient_id) != controlled.end();
+  };
   if (req.method == "POST") {
     if (!auth::ConstantTimeEquals(Get(p, "csrf"), session->csrf_token)) {
       return Html(400, ErrorPage("Cannot continue", "The form has expired. Open the page again."));
@@ -1462,7 +1485,7 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
     }
     if (req.path == "/oauth/manage/revoke") {
       auto grant = store_.GetGrant(Get(p, "grant"));
-      if (!grant.ok() || !grant->has_value() || (*grant)->username != session->username) {
+      if (!grant.ok() || !grant->has_value() || !controls((*grant)->patient_id)) {
         return Html(404, ErrorPage("Not found", "That access grant is not yours."));
       }
       (void)store_.RevokeGrant((*grant)->grant_id);
@@ -1473,8 +1496,29 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
     return Html(405, ErrorPage("Not allowed", "Use the buttons on the page."));
   }
   // The dashboard: live grants with revoke buttons, then recent access history.
-  auto grants = store_.ListGrants(session->username);
-  auto audit = store_.ListAudit(2000);
+  auto grants = store_.ListGrantsForPatients(controlled);
+  auto audit = store_.ListAuditForPatients(
+      controlled,
+      {"fhir.access", "token.issued", "token.refreshed", "consent.granted", "grant.revoked"}, 100);
+  // What the member sees for a patient id and for a client id, each looked up once.
+  std::map<std::string, std::string> labels;
+  auto label = [&](const std::string& patient_id) -> const std::string& {
+    auto it = labels.find(patient_id);
+    if (it == labels.end()) {
+      it = labels.emplace(patient_id, labeler_(patient_id)).first;
+    }
+    return it->second;
+  };
+  std::map<std::string, std::string> apps;
+  auto app_name = [&](const std::string& client_id) -> const std::string& {
+    auto it = apps.find(client_id);
+    if (it == apps.end()) {
+      auto client = store_.GetClient(client_id);
+      bool named = client.ok() && client->has_value() && !(*client)->name.empty();
+      it = apps.emplace(client_id, named ? (*client)->name : client_id).first;
+    }
+    return it->second;
+  };
   std::string body =
       "<h1>Your connected apps</h1><p>Apps that can read health plan records "
       "you control. Revoking stops an app at once.</p>";
@@ -1490,15 +1534,12 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
         continue;
       }
       ++live;
-      auto client = store_.GetClient(g.client_id);
-      std::string app = client.ok() && client->has_value() && !(*client)->name.empty()
-                            ? (*client)->name
-                            : g.client_id;
+      const std::string& app = app_name(g.client_id);
       std::string scopes;
       for (const auth::ResourceScope& rs : auth::ParseScopeString(g.scope).resources) {
         scopes += "<li>" + HtmlEscape(auth::Describe(rs)) + "</li>";
       }
-      body += "<tr><td>" + HtmlEscape(app) + "</td><td>" + HtmlEscape(labeler_(g.patient_id)) +
+      body += "<tr><td>" + HtmlEscape(app) + "</td><td>" + HtmlEscape(label(g.patient_id)) +
               "</td><td><ul>" + scopes + "</ul></td><td>" + FormatWhen(g.created_at) + "</td><td>" +
               FormatWhen(g.last_used_at) + "</td><td>" +
               (has_refresh ? FormatWhen(g.refresh_expires_at) : std::string("when you sign out")) +
@@ -1517,24 +1558,12 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
   body +=
       "<h2>Access history</h2><table><tr><th>When</th><th>App</th><th>Member</th>"
       "<th>What</th></tr>";
-  int shown = 0;
   if (audit.ok()) {
     for (const store::AuditEvent& e : *audit) {
-      if (e.username != session->username || shown >= 100) {
-        continue;
-      }
-      if (e.event != "fhir.access" && e.event != "token.issued" && e.event != "grant.revoked" &&
-          e.event != "consent.granted" && e.event != "token.refreshed") {
-        continue;
-      }
-      ++shown;
-      auto client = store_.GetClient(e.client_id);
-      std::string app = client.ok() && client->has_value() && !(*client)->name.empty()
-                            ? (*client)->name
-                            : e.client_id;
+      const std::string& app = app_name(e.client_id);
       std::string what = e.event == "fhir.access" ? e.detail : e.event;
       body += "<tr><td>" + FormatWhen(e.at) + "</td><td>" + HtmlEscape(app) + "</td><td>" +
-              HtmlEscape(e.patient_id) + "</td><td>" + HtmlEscape(what) + "</td></tr>";
+              HtmlEscape(label(e.patient_id)) + "</td><td>" + HtmlEscape(what) + "</td></tr>";
     }
   }
   body +=

@@ -217,6 +217,10 @@ class AuthStore {
   // Revokes every live grant of a user (optionally only those for one patient).
   virtual Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) = 0;
   virtual StatusOr<std::vector<Grant>> ListGrants(const std::string& username) = 0;
+  // Every grant (of any user) for one of `patient_ids`, oldest first: the apps that hold access
+  // to the records a member or delegate controls.
+  virtual StatusOr<std::vector<Grant>> ListGrantsForPatients(
+      const std::vector<std::string>& patient_ids) = 0;
   // Keeps at most `max_live` unrevoked grants of (username, client_id): revokes the oldest ones
   // (by created_at, then grant_id) beyond that, never `keep_grant_id` (the grant just issued).
   // Returns how many it revoked. `max_live` <= 0 revokes nothing.
@@ -243,6 +247,15 @@ class AuthStore {
     return Status::Ok();
   }
   virtual StatusOr<std::vector<AuditEvent>> ListAudit(int limit) = 0;
+  // The newest `limit` events of the kinds `events` about one of `patient_ids`, newest first.
+  virtual StatusOr<std::vector<AuditEvent>> ListAuditForPatients(
+      const std::vector<std::string>& patient_ids, const std::vector<std::string>& events,
+      int limit) = 0;
+
+  // A secret shared by every node on this database: returns the value stored under `name`,
+  // storing `candidate` first when there is none (the first node to ask decides).
+  virtual StatusOr<std::string> SharedSecret(const std::string& name,
+                                             const std::string& candidate, base::Millis now) = 0;
 };
 
 }  // namespace portico::store

@@ -3,6 +3,7 @@
 // passes only if it behaves exactly like the others: versions, history, every search parameter
 // type, modifiers, chains, _has, includes, scopes, keyset paging, and the authorization
 // server's data with its compare-and-swap and single-use contracts.
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -1257,6 +1258,64 @@ TEST_P(StoreConformance, AuditBatchKeepsOrderAndText) {
   ASSERT_EQ(got->size(), 3u);
   EXPECT_EQ((*got)[0].detail, "Patient/p1\twith\\tab 2");
   EXPECT_EQ((*got)[2].at, kNow);
+}
+
+TEST_P(StoreConformance, GrantsAndAuditByPatient) {
+  ASSERT_TRUE(auth_->PutGrant(MakeGrant("g1", "alice", "p1", "r1")).ok());
+  ASSERT_TRUE(auth_->PutGrant(MakeGrant("g2", "bob", "p2", "r2")).ok());    // bob, for child p2
+  ASSERT_TRUE(auth_->PutGrant(MakeGrant("g3", "carol", "p2", "r3")).ok());  // the other parent
+  ASSERT_TRUE(auth_->PutGrant(MakeGrant("g4", "dave", "p4", "r4")).ok());
+  auto grants = auth_->ListGrantsForPatients({"p1", "p2"});
+  ASSERT_TRUE(grants.ok()) << grants.status().message();
+  std::vector<std::string> ids;
+  for (const Grant& g : *grants) {
+    ids.push_back(g.grant_id);
+  }
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"g1", "g2", "g3"}));
+  EXPECT_TRUE(auth_->ListGrantsForPatients({})->empty());
+
+  std::vector<AuditEvent> events;
+  for (int i = 0; i < 6; ++i) {
+    AuditEvent e;
+    e.at = kNow + i;
+    e.event = i == 5 ? "login.failed" : "fhir.access";
+    e.client_id = "app";
+    e.username = i % 2 == 0 ? "bob" : "carol";
+    e.patient_id = i == 4 ? "p4" : "p2";
+    e.detail = "read Patient status=200 #" + std::to_string(i);
+    events.push_back(e);
+  }
+  ASSERT_TRUE(auth_->AuditBatch(events).ok());
+  auto audit = auth_->ListAuditForPatients({"p1", "p2"}, {"fhir.access", "token.issued"}, 10);
+  ASSERT_TRUE(audit.ok()) << audit.status().message();
+  std::vector<std::string> details;
+  for (const AuditEvent& e : *audit) {
+    details.push_back(e.detail);
+  }
+  // Newest first; other patients' events and other kinds are left out; both parents' apps show.
+  EXPECT_EQ(details, (std::vector<std::string>{"read Patient status=200 #3",
+                                               "read Patient status=200 #2",
+                                               "read Patient status=200 #1",
+                                               "read Patient status=200 #0"}));
+  auto two = auth_->ListAuditForPatients({"p2"}, {"fhir.access"}, 2);
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->size(), 2u);
+  EXPECT_TRUE(auth_->ListAuditForPatients({"p2"}, {"fhir.access"}, 0)->empty());
+}
+
+TEST_P(StoreConformance, SharedSecretIsDecidedOnceForEveryNode) {
+  std::unique_ptr<ResourceStore> store2;
+  std::unique_ptr<AuthStore> auth2;
+  ASSERT_TRUE(db_->Open(registry_, clock_, store2, auth2).ok());
+  auto first = auth_->SharedSecret("paging", "candidate-a", kNow);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(*first, "candidate-a");
+  auto second = auth2->SharedSecret("paging", "candidate-b", kNow + 1);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(*second, "candidate-a");
+  EXPECT_EQ(*auth_->SharedSecret("paging", "candidate-c", kNow + 2), "candidate-a");
+  EXPECT_EQ(*auth2->SharedSecret("other", "candidate-d", kNow + 3), "candidate-d");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(testing::Backends()),

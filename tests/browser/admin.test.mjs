@@ -234,7 +234,14 @@ describe('operator pages and the member page in Chromium', () => {
         // One live grant (a row with a Revoke button) for the app; the history lists it too.
         const row = page.locator('tr:has(button[name="revoke"])', { hasText: APP_NAME });
         assert.equal(await row.count(), 1, await page.textContent('body'));
-        assert.match(await row.textContent(), /Daniel|born/);
+        const text = await row.textContent();
+        assert.match(text, /Daniel|born/);
+        // Its access in plain words, when it was granted and last used, and when it expires.
+        assert.match(text, /Read/);
+        assert.ok((text.match(/\d{4}-\d\d-\d\d \d\d:\d\d/g) || []).length >= 3, text);
+        const history = page.locator('h2:has-text("Access history") + table tr', {
+          hasText: APP_NAME });
+        assert.ok(await history.count() >= 1, await page.textContent('body'));
         await submit(page, `tr:has(button[name="revoke"]):has-text("${APP_NAME}") ` +
           'button[name="revoke"]');
         assert.match(await page.textContent('body'), /No app has access right now/);

@@ -1,5 +1,6 @@
 """Member app management (SMART management_endpoint): see and revoke connected apps."""
 
+import json
 import os
 import re
 import shutil
@@ -26,7 +27,15 @@ class ManageTest(unittest.TestCase):
         add_user(cls.db, "ava", "ava-password-1", patient="demo-member-1",
                  represents=["demo-member-2"])
         add_user(cls.db, "max", "max-password-1", patient="demo-member-3")
+        # demo-member-2's other parent: a delegate with no record of their own.
+        add_user(cls.db, "noah", "noah-password-1", represents=["demo-member-2"])
         cls.server = Server(cls.db)
+        # The page names each member as the member knows them: name and birth date.
+        with open(demo) as f:
+            child = next(r for r in map(json.loads, f)
+                         if r["resourceType"] == "Patient" and r["id"] == "demo-member-2")
+        cls.child_name = child["name"][0]["family"]
+        cls.child_born = child["birthDate"]
 
     @classmethod
     def tearDownClass(cls):
@@ -61,7 +70,8 @@ class ManageTest(unittest.TestCase):
         self.assertEqual(self.server.get("/fhir/Patient/demo-member-2", auth).status, 200)
         b, page = self.sign_in("ava", "ava-password-1")
         self.assertIn("app app", page)               # the app's registered name
-        self.assertIn("demo-member-2", page)
+        self.assertIn(self.child_name, page)
+        self.assertIn(self.child_born, page)
         self.assertIn("Revoke", page)
         # Access history arrives shortly (audit is written in batches).
         deadline = time.time() + 10
@@ -82,6 +92,33 @@ class ManageTest(unittest.TestCase):
                                         "refresh_token": tokens["refresh_token"]},
                           basic=("app", self.secret))
         self.assertEqual(r.json()["error"], "invalid_grant")
+
+    def test_every_delegate_sees_and_revokes_the_apps_on_a_record_they_control(self):
+        # Noah (the other parent) connects an app to the child's record; Ava, who also acts for
+        # the child, sees it with its access history and can revoke it. Max sees none of it.
+        tokens = self.grant("noah", "noah-password-1", patient="demo-member-2")
+        auth = {"Authorization": "Bearer " + tokens["access_token"]}
+        self.assertEqual(self.server.get("/fhir/Observation?patient=demo-member-2", auth).status,
+                         200)
+        _, noah_page = self.sign_in("noah", "noah-password-1")
+        noahs = set(re.findall(r'name="grant" value="([^"]*)"', noah_page))
+        self.assertTrue(noahs)
+        b, page = self.sign_in("ava", "ava-password-1")
+        deadline = time.time() + 10
+        while "search Observation status=200" not in page and time.time() < deadline:
+            time.sleep(0.3)
+            _, _, page = b.open("GET", "/oauth/manage")
+        self.assertIn("search Observation status=200", page)
+        shown = set(re.findall(r'name="grant" value="([^"]*)"', page))
+        self.assertTrue(noahs <= shown, (noahs, shown))
+        _, max_page = self.sign_in("max", "max-password-1")
+        self.assertFalse(noahs & set(re.findall(r'name="grant" value="([^"]*)"', max_page)))
+        self.assertNotIn(self.child_born, max_page)
+        csrf = re.search(r'name="csrf" value="([^"]*)"', page).group(1)
+        for grant in noahs:
+            status, _, _ = b.open("POST", "/oauth/manage/revoke", {"grant": grant, "csrf": csrf})
+            self.assertEqual(status, 302)
+        self.assertEqual(self.server.get("/fhir/Patient/demo-member-2", auth).status, 401)
 
     def test_members_cannot_touch_each_others_grants(self):
         tokens = self.grant("max", "max-password-1")

@@ -1,8 +1,8 @@
 """Scale-out on PostgreSQL, proven with real processes: several `portico serve` nodes share one
 PostgreSQL database. A code issued via node A is exchanged at node B; a token from A reads at B;
-a revocation at B stops the token at A at once; an import is visible on every node; a signing-key
-rotation is honoured by all; a node starts while the database is unreachable and becomes ready
-(per /readyz) when it is back.
+a revocation at B stops the token at A at once; an import is visible on every node; a data feed's
+create, update and delete at A are read at B at once; a signing-key rotation is honoured by all; a
+node starts while the database is unreachable and becomes ready (per /readyz) when it is back.
 
 Needs PORTICO_TEST_PG (a libpq URL; scripts/with-postgres.sh starts a throwaway server and sets
 it). Skipped without it, except in CI (CI=true or PORTICO_REQUIRE_PG=1, as scripts/test.sh
@@ -20,13 +20,14 @@ import time
 import unittest
 import urllib.parse
 
-from portico_test import (Server, add_user, authorize, exchange, jwt_claims, psql,
-                          register_client, run, token_request)
+from portico_test import (Server, add_backend_client, add_user, authorize, backend_token,
+                          exchange, jwt_claims, psql, register_client, run, token_request)
 
 PG_URL = os.environ.get("PORTICO_TEST_PG", "")
 PG_REQUIRED = (os.environ.get("CI") == "true" or os.environ.get("PORTICO_REQUIRE_PG") == "1")
 REDIRECT = "http://app.example/callback"
-SCOPE = "launch/patient openid fhirUser offline_access patient/Patient.read patient/Coverage.rs"
+SCOPE = ("launch/patient openid fhirUser offline_access patient/Patient.read patient/Coverage.rs "
+         "patient/ExplanationOfBenefit.rs")
 
 
 def with_database(url, db):
@@ -195,6 +196,29 @@ class ScaleOutTest(unittest.TestCase):
                             basic=("app", self.secret))
         self.assertEqual(old.status, 400)
 
+    def test_a_next_link_from_a_is_followed_at_b_and_c(self):
+        # Behind a load balancer the pages of one search land on different nodes: the cursor
+        # that node A signed must be good at B and C (no paging_secret is configured).
+        code, verifier = self.login_at_a()
+        access = exchange(self.a, code, verifier, "app", self.secret, REDIRECT).json()[
+            "access_token"]
+        first = self.read(self.a, "/fhir/ExplanationOfBenefit?patient=demo-member-1&_count=1",
+                          access)
+        self.assertEqual(first.status, 200, first.body)
+        seen = [e["resource"]["id"] for e in first.json()["entry"]]
+        link = next(x["url"] for x in first.json()["link"] if x["relation"] == "next")
+        for node in (self.b, self.c):
+            page = self.read(node, urllib.parse.urlsplit(link)._replace(
+                scheme="", netloc="").geturl(), access)
+            self.assertEqual(page.status, 200, page.body)
+            ids = [e["resource"]["id"] for e in page.json()["entry"]]
+            self.assertEqual(len(ids), 1)
+            self.assertNotIn(ids[0], seen)
+        # A cursor that was tampered with is still refused everywhere.
+        bad = link.replace("_cursor=", "_cursor=x")
+        self.assertEqual(self.read(self.b, urllib.parse.urlsplit(bad)._replace(
+            scheme="", netloc="").geturl(), access).status, 400)
+
     def test_revocation_at_b_stops_the_token_at_a_at_once(self):
         code, verifier = self.login_at_a()
         tok = exchange(self.a, code, verifier, "app", self.secret, REDIRECT).json()
@@ -223,6 +247,72 @@ class ScaleOutTest(unittest.TestCase):
             self.assertEqual(r.json()["name"], "Late Payer")
             found = self.read(s, "/fhir/Organization?name=late", op).json()
             self.assertEqual([e["resource"]["id"] for e in found.get("entry", [])], ["late-org"])
+
+    def test_writes_at_a_are_read_at_b_at_once(self):
+        key = add_backend_client(self.db, self.tmp, "feed", "system/*.cruds")
+        feed = backend_token(self.a, key, "system/*.cruds")
+        op = run("token", "--db", self.db, "--base-url", self.public).stdout.strip()
+        code, verifier = self.login_at_a()
+        member = exchange(self.a, code, verifier, "app", self.secret,
+                          REDIRECT).json()["access_token"]
+
+        def write(server, method, path, body=None, headers=None):
+            h = {"Authorization": "Bearer " + feed, "Content-Type": "application/fhir+json"}
+            h.update(headers or {})
+            return server.request(method, path, body=json.dumps(body) if body is not None
+                                  else None, headers=h)
+
+        # A Coverage of ava's: in her compartment, so her member token reads it too.
+        body = {"resourceType": "Coverage", "status": "active",
+                "beneficiary": {"reference": "Patient/demo-member-1"},
+                "payor": [{"reference": "Organization/demo-payer"}]}
+        created = write(self.a, "POST", "/fhir/Coverage", body)
+        self.assertEqual(created.status, 201, created.body)
+        cid = created.json()["id"]
+        path = f"/fhir/Coverage/{cid}"
+        for token in (op, member):
+            r = self.read(self.b, path, token)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json()["meta"]["versionId"], "1")
+            self.assertEqual(r.json()["status"], "active")
+            self.assertEqual(r.header("etag"), 'W/"1"')
+
+        body["id"] = cid
+        body["status"] = "cancelled"
+        updated = write(self.a, "PUT", path, body, {"If-Match": 'W/"1"'})
+        self.assertEqual(updated.status, 200, updated.body)
+        self.assertEqual(updated.json()["meta"]["versionId"], "2")
+        # B checks If-Match against the version A wrote: version 1 is stale there too.
+        stale = write(self.b, "PUT", path, body, {"If-Match": 'W/"1"'})
+        self.assertEqual(stale.status, 412, stale.body)
+        for token in (op, member):
+            r = self.read(self.b, path, token)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual((r.json()["meta"]["versionId"], r.json()["status"]),
+                             ("2", "cancelled"))
+            self.assertEqual(r.header("etag"), 'W/"2"')
+        for version, status in (("1", "active"), ("2", "cancelled")):
+            r = self.read(self.b, f"{path}/_history/{version}", op)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual((r.json()["meta"]["versionId"], r.json()["status"]),
+                             (version, status))
+
+        self.assertEqual(write(self.a, "DELETE", path).status, 204)
+        gone = self.read(self.b, path, op)
+        self.assertEqual(gone.status, 410, gone.body)
+        self.assertEqual(gone.header("etag"), 'W/"3"')
+        self.assertEqual(self.read(self.b, f"{path}/_history/3", op).status, 410)
+        # A member token learns nothing of deleted resources: 404, as for one never written.
+        self.assertEqual(self.read(self.b, path, member).status, 404)
+        r = self.read(self.b, f"{path}/_history/1", op)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["status"], "active")
+        hist = self.read(self.b, f"{path}/_history", op)
+        self.assertEqual(hist.status, 200, hist.body)
+        self.assertEqual([e["request"]["method"] for e in hist.json()["entry"]],
+                         ["DELETE", "PUT", "POST"])
+        found = self.read(self.b, f"/fhir/Coverage?patient=demo-member-1&_id={cid}", op).json()
+        self.assertEqual(found.get("entry", []), [])
 
     def test_signing_key_rotation_is_honoured_by_all_nodes(self):
         code, verifier = self.login_at_a()

@@ -211,6 +211,14 @@ CREATE INDEX auth_request_client ON auth_request (client_id);
 CREATE INDEX auth_code_user ON auth_code (username);
 )sql";
 
+// Secrets every node shares (the key that signs paging cursors), and the indexes behind a
+// member's connected-apps page (grants and access history by patient).
+constexpr const char* kV6 = R"sql(
+CREATE TABLE auth_secret (name CTEXT PRIMARY KEY, value TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE INDEX auth_grant_patient ON auth_grant (patient_id);
+CREATE INDEX auth_audit_patient ON auth_audit (patient_id, at);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -220,6 +228,7 @@ const std::vector<Migration>& Migrations() {
       {3, "app registration metadata, client status and operator accounts", Expand(kV3)},
       {4, "member-data keys lead with the patient compartment", Expand(kV4)},
       {5, "indexes for the limits on authorization requests and codes", Expand(kV5)},
+      {6, "shared secrets; grants and audit by patient", Expand(kV6)},
   };
   return *migrations;
 }

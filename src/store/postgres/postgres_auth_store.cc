@@ -684,6 +684,37 @@ StatusOr<std::vector<Grant>> PostgresAuthStore::ListGrants(const std::string& us
   return out;
 }
 
+namespace {
+
+// "$first, $first+1, ..." for n parameters.
+std::string Placeholders(size_t first, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += (i == 0 ? "$" : ", $") + std::to_string(first + i);
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<Grant>> PostgresAuthStore::ListGrantsForPatients(
+    const std::vector<std::string>& patient_ids) {
+  if (patient_ids.empty()) {
+    return std::vector<Grant>();
+  }
+  std::vector<sql::Param> params(patient_ids.begin(), patient_ids.end());
+  ASSIGN_OR_RETURN(PgResult r,
+                   Exec(S({"SELECT ", kGrantColumns, " FROM auth_grant WHERE patient_id IN (",
+                           Placeholders(1, patient_ids.size()),
+                           ") ORDER BY created_at, grant_id"}),
+                        params));
+  std::vector<Grant> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(ToGrant(r, i));
+  }
+  return out;
+}
+
 StatusOr<int> PostgresAuthStore::SupersedeGrants(const std::string& username,
                                                  const std::string& client_id,
                                                  const std::string& keep_grant_id, int max_live) {
@@ -785,6 +816,45 @@ StatusOr<std::vector<AuditEvent>> PostgresAuthStore::ListAudit(int limit) {
     out.push_back(ToAudit(r, i));
   }
   return out;
+}
+
+StatusOr<std::vector<AuditEvent>> PostgresAuthStore::ListAuditForPatients(
+    const std::vector<std::string>& patient_ids, const std::vector<std::string>& events,
+    int limit) {
+  if (limit <= 0 || patient_ids.empty() || events.empty()) {
+    return std::vector<AuditEvent>();
+  }
+  std::vector<sql::Param> params(patient_ids.begin(), patient_ids.end());
+  params.insert(params.end(), events.begin(), events.end());
+  params.emplace_back(int64_t{limit});
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      Exec(S({"SELECT ", kAuditColumns, " FROM auth_audit WHERE patient_id IN (",
+              Placeholders(1, patient_ids.size()), ") AND event IN (",
+              Placeholders(patient_ids.size() + 1, events.size()), ") ORDER BY at DESC, id DESC ",
+              "LIMIT $", std::to_string(params.size())}),
+           params));
+  std::vector<AuditEvent> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(ToAudit(r, i));
+  }
+  return out;
+}
+
+StatusOr<std::string> PostgresAuthStore::SharedSecret(const std::string& name,
+                                                      const std::string& candidate,
+                                                      base::Millis now) {
+  // One statement: insert unless present, then read what is there (the first writer wins).
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      Exec("WITH ins AS (INSERT INTO auth_secret (name, value, created_at) VALUES ($1, $2, $3) "
+           "ON CONFLICT (name) DO NOTHING RETURNING value) "
+           "SELECT value FROM ins UNION ALL SELECT value FROM auth_secret WHERE name = $1",
+           {name, candidate, now}));
+  if (r.rows() == 0) {
+    return InternalError("the shared secret " + name + " was not stored");
+  }
+  return std::string(r.Text(0, 0));
 }
 
 }  // namespace portico::store::postgres

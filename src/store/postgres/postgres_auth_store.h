@@ -67,6 +67,8 @@ class PostgresAuthStore : public AuthStore {
   Status RevokeGrant(const std::string& grant_id) override;
   Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) override;
   StatusOr<std::vector<Grant>> ListGrants(const std::string& username) override;
+  StatusOr<std::vector<Grant>> ListGrantsForPatients(
+      const std::vector<std::string>& patient_ids) override;
   StatusOr<int> SupersedeGrants(const std::string& username, const std::string& client_id,
                                 const std::string& keep_grant_id, int max_live) override;
   StatusOr<bool> GrantActive(const std::string& grant_id) override;
@@ -80,6 +82,11 @@ class PostgresAuthStore : public AuthStore {
   // One COPY in one transaction.
   Status AuditBatch(const std::vector<AuditEvent>& events) override;
   StatusOr<std::vector<AuditEvent>> ListAudit(int limit) override;
+  StatusOr<std::vector<AuditEvent>> ListAuditForPatients(const std::vector<std::string>& patient_ids,
+                                                         const std::vector<std::string>& events,
+                                                         int limit) override;
+  StatusOr<std::string> SharedSecret(const std::string& name, const std::string& candidate,
+                                     base::Millis now) override;
 
  private:
   // Runs one statement on a primary connection (retried once on a fresh connection when the

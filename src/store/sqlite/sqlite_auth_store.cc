@@ -133,6 +133,13 @@ CREATE TABLE IF NOT EXISTS auth_audit (
   detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS auth_audit_at ON auth_audit (at);
+CREATE INDEX IF NOT EXISTS auth_audit_patient ON auth_audit (patient_id, at);
+CREATE INDEX IF NOT EXISTS auth_grant_patient ON auth_grant (patient_id);
+CREATE TABLE IF NOT EXISTS auth_secret (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql";
 
 // Schema 1 files gain the registration columns in Migrate(). `active` mirrors status = 'active'
@@ -998,6 +1005,37 @@ StatusOr<std::vector<Grant>> SqliteAuthStore::ListGrants(const std::string& user
       lease->conn(), kSql, [&](Statement& st) { st.Bind(1, username); }, RowToGrant);
 }
 
+namespace {
+
+// "?, ?, ..." for n parameters.
+std::string Placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += i == 0 ? "?" : ", ?";
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<Grant>> SqliteAuthStore::ListGrantsForPatients(
+    const std::vector<std::string>& patient_ids) {
+  if (patient_ids.empty()) {
+    return std::vector<Grant>();
+  }
+  std::string sql = Sql({"SELECT ", kGrantColumns, " FROM auth_grant WHERE patient_id IN (",
+                         Placeholders(patient_ids.size()), ") ORDER BY created_at, grant_id"});
+  ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
+  return QueryAll<Grant>(
+      lease->conn(), sql,
+      [&](Statement& st) {
+        for (size_t i = 0; i < patient_ids.size(); ++i) {
+          st.Bind(static_cast<int>(i + 1), patient_ids[i]);
+        }
+      },
+      RowToGrant);
+}
+
 StatusOr<int> SqliteAuthStore::SupersedeGrants(const std::string& username,
                                                const std::string& client_id,
                                                const std::string& keep_grant_id, int max_live) {
@@ -1108,6 +1146,50 @@ StatusOr<std::vector<AuditEvent>> SqliteAuthStore::ListAudit(int limit) {
   ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
   return QueryAll<AuditEvent>(
       lease->conn(), kSql, [&](Statement& st) { st.Bind(1, int64_t{limit}); }, RowToAudit);
+}
+
+StatusOr<std::vector<AuditEvent>> SqliteAuthStore::ListAuditForPatients(
+    const std::vector<std::string>& patient_ids, const std::vector<std::string>& events,
+    int limit) {
+  if (limit <= 0 || patient_ids.empty() || events.empty()) {
+    return std::vector<AuditEvent>();
+  }
+  std::string sql = Sql({"SELECT ", kAuditColumns, " FROM auth_audit WHERE patient_id IN (",
+                         Placeholders(patient_ids.size()), ") AND event IN (",
+                         Placeholders(events.size()), ") ORDER BY at DESC, id DESC LIMIT ?"});
+  ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
+  return QueryAll<AuditEvent>(
+      lease->conn(), sql,
+      [&](Statement& st) {
+        int n = 0;
+        for (const std::string& p : patient_ids) {
+          st.Bind(++n, p);
+        }
+        for (const std::string& e : events) {
+          st.Bind(++n, e);
+        }
+        st.Bind(++n, int64_t{limit});
+      },
+      RowToAudit);
+}
+
+StatusOr<std::string> SqliteAuthStore::SharedSecret(const std::string& name,
+                                                    const std::string& candidate,
+                                                    base::Millis now) {
+  RETURN_IF_ERROR(WriteOne(
+                      "INSERT OR IGNORE INTO auth_secret (name, value, created_at) VALUES (?, ?, ?)",
+                      [&](Statement& st) { st.Bind(1, name).Bind(2, candidate).Bind(3, now); })
+                      .status());
+  ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
+  ASSIGN_OR_RETURN(std::vector<std::string> values,
+                   QueryAll<std::string>(
+                       lease->conn(), "SELECT value FROM auth_secret WHERE name = ?",
+                       [&](Statement& st) { st.Bind(1, name); },
+                       [](Statement& st) { return std::string(st.Text(0)); }));
+  if (values.empty()) {
+    return InternalError("the shared secret " + name + " was not stored");
+  }
+  return values.front();
 }
 
 }  // namespace portico::store::sqlite

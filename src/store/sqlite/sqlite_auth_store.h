@@ -91,6 +91,8 @@ class SqliteAuthStore : public AuthStore {
   Status RevokeGrant(const std::string& grant_id) override;
   Status RevokeGrantsOf(const std::string& username, const std::string& patient_id) override;
   StatusOr<std::vector<Grant>> ListGrants(const std::string& username) override;
+  StatusOr<std::vector<Grant>> ListGrantsForPatients(
+      const std::vector<std::string>& patient_ids) override;
   StatusOr<int> SupersedeGrants(const std::string& username, const std::string& client_id,
                                 const std::string& keep_grant_id, int max_live) override;
   StatusOr<bool> GrantActive(const std::string& grant_id) override;
@@ -103,6 +105,11 @@ class SqliteAuthStore : public AuthStore {
   Status Audit(const AuditEvent& event) override;
   Status AuditBatch(const std::vector<AuditEvent>& events) override;
   StatusOr<std::vector<AuditEvent>> ListAudit(int limit) override;
+  StatusOr<std::vector<AuditEvent>> ListAuditForPatients(const std::vector<std::string>& patient_ids,
+                                                         const std::vector<std::string>& events,
+                                                         int limit) override;
+  StatusOr<std::string> SharedSecret(const std::string& name, const std::string& candidate,
+                                     base::Millis now) override;
 
  private:
   explicit SqliteAuthStore(SqliteStore& store) : store_(store) {}
