@@ -34,6 +34,19 @@ struct PutOutcome {
   int64_t version = 0;
 };
 
+struct SearchPage {
+  std::vector<StoredResource> matches;  // in the query's order
+  std::vector<StoredResource> includes;
+  bool has_more = false;    // rows follow the last match (in the query's order)
+  bool has_before = false;  // rows precede the first match (exact for backward pages; for
+                            // forward pages: a cursor was given)
+  int64_t last_seq = -1;    // keyset position of the last match
+  int64_t first_seq = -1;   // keyset position of the first match
+  std::vector<fhir::SortValue> first_key;  // sort values of the first / last match
+  std::vector<fhir::SortValue> last_key;   // (one per SearchQuery::sort key)
+  std::optional<int64_t> total;            // when requested (kEstimate: capped at 10,000)
+};
+
 // A group of writes applied atomically: nothing is visible until Commit(), and a batch destroyed
 // without Commit() leaves the store unchanged.
 class WriteBatch {
@@ -50,25 +63,19 @@ class WriteBatch {
   // Marks type/id deleted (a new version without body). NotFound when absent.
   virtual StatusOr<int64_t> Delete(const std::string& type, const std::string& id) = 0;
   virtual Status Commit() = 0;
+  // A read and a search inside this batch, under its write lock and on the primary: what a
+  // version-checked or conditional write decides on cannot change before it commits. They see
+  // what is committed, not this batch's own writes: call them before Put and Delete.
+  virtual StatusOr<std::optional<StoredResource>> Read(const std::string& type,
+                                                       const std::string& id) = 0;
+  virtual StatusOr<SearchPage> Search(const fhir::SearchQuery& query,
+                                      const fhir::AccessScope& scope) = 0;
   // Optional hint before a run of Put/Delete calls: the (type, id) keys about to be written, so
   // that a backend with a network round trip per lookup can fetch their current state at once.
   virtual Status Prefetch(const std::vector<std::pair<std::string, std::string>>& keys) {
     (void)keys;
     return Status::Ok();
   }
-};
-
-struct SearchPage {
-  std::vector<StoredResource> matches;  // in the query's order
-  std::vector<StoredResource> includes;
-  bool has_more = false;    // rows follow the last match (in the query's order)
-  bool has_before = false;  // rows precede the first match (exact for backward pages; for
-                            // forward pages: a cursor was given)
-  int64_t last_seq = -1;    // keyset position of the last match
-  int64_t first_seq = -1;   // keyset position of the first match
-  std::vector<fhir::SortValue> first_key;  // sort values of the first / last match
-  std::vector<fhir::SortValue> last_key;   // (one per SearchQuery::sort key)
-  std::optional<int64_t> total;            // when requested (kEstimate: capped at 10,000)
 };
 
 struct HistoryQuery {

@@ -191,6 +191,29 @@ TEST_P(StoreConformance, StoreCallsShowInTheMetrics) {
       << text;
 }
 
+// A batch reads and searches on its own connection, under its lock, what is committed.
+TEST_P(StoreConformance, BatchReadsAndSearchesUnderItsLock) {
+  Put(R"({"resourceType":"Patient","id":"w1","gender":"female"})");
+  auto batch = store_->BeginWrite();
+  ASSERT_TRUE(batch.ok()) << batch.status().message();
+  auto cur = (*batch)->Read("Patient", "w1");
+  ASSERT_TRUE(cur.ok()) << cur.status().message();
+  ASSERT_TRUE(cur->has_value());
+  EXPECT_EQ((*cur)->version, 1);
+  auto none = (*batch)->Read("Patient", "absent");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  fhir::SearchOptions so;
+  so.base_url = "http://x/fhir";
+  auto parsed = fhir::ParseSearch(*registry_, "Patient", {{"gender", "female"}}, so);
+  ASSERT_TRUE(parsed.ok());
+  auto page = (*batch)->Search(parsed->query, {});
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  ASSERT_EQ(page->matches.size(), 1u);
+  EXPECT_EQ(page->matches[0].id, "w1");
+  EXPECT_TRUE((*batch)->Commit().ok());
+}
+
 TEST_P(StoreConformance, UncommittedBatchLeavesNothing) {
   {
     auto batch = store_->BeginWrite();

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import unittest
 
 from portico_test import (Server, add_backend_client, add_user, authorize, backend_token,
@@ -81,6 +82,35 @@ class WritesTest(unittest.TestCase):
         second = self.call("PUT", "/fhir/Coverage?identifier=urn:feed|C-1", body)
         self.assertEqual(second.status, 200, second.body)
         self.assertEqual(second.json()["id"], first.json()["id"])
+
+    def test_concurrent_conditional_updates_create_one_resource(self):
+        # Feeds retried in parallel: the condition is evaluated under the write lock, so the
+        # first creates and every other one updates that same resource.
+        def body(i):
+            return {"resourceType": "Coverage", "status": "active",
+                    "identifier": [{"system": "urn:feed", "value": "C-2"}],
+                    "subscriberId": f"attempt-{i}",
+                    "beneficiary": {"reference": "Patient/demo-member-1"},
+                    "payor": [{"reference": "Organization/demo-payer"}]}
+        results = [None] * 8
+
+        def put(i):
+            results[i] = self.call("PUT", "/fhir/Coverage?identifier=urn:feed|C-2", body(i))
+        threads = [threading.Thread(target=put, args=(i,)) for i in range(len(results))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        statuses = sorted(r.status for r in results)
+        self.assertEqual(statuses, [200] * 7 + [201], [r.body for r in results])
+        self.assertEqual(len({r.json()["id"] for r in results}), 1)
+        found = self.call("GET", "/fhir/Coverage?identifier=urn:feed|C-2&_total=accurate").json()
+        self.assertEqual(found["total"], 1)
+        # One match, but the body names another id: refused, nothing written.
+        other = dict(body(9), id="some-other-id")
+        r = self.call("PUT", "/fhir/Coverage?identifier=urn:feed|C-2", other)
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(self.call("GET", "/fhir/Coverage/some-other-id").status, 404)
 
     def test_transaction_is_all_or_nothing(self):
         bad = {"resourceType": "Bundle", "type": "transaction", "entry": [

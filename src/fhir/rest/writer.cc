@@ -55,8 +55,9 @@ Writer::Writer(store::ResourceStore& store, std::shared_ptr<const SearchParamReg
       validator_(std::move(validator)),
       base_url_(std::move(base_url)) {}
 
-http::Response Writer::Put(const std::string& type, const std::string& id, json::Value resource,
-                           std::string_view if_match, bool created_by_post) {
+http::Response Writer::Put(const std::string& type, std::string id, json::Value resource,
+                           std::string_view if_match, bool created_by_post,
+                           const SearchQuery* condition) {
   auto checked = CheckResource(resource, *registry_);
   if (!checked.ok()) {
     return FhirErrorResponse(400, "invalid", checked.status().message());
@@ -64,8 +65,8 @@ http::Response Writer::Put(const std::string& type, const std::string& id, json:
   if (*checked != type) {
     return FhirErrorResponse(400, "invalid", "the body is a " + *checked + ", not a " + type);
   }
-  std::string_view body_id = resource.GetString("id");
-  if (!created_by_post && !body_id.empty() && body_id != id) {
+  std::string body_id(resource.GetString("id"));
+  if (condition == nullptr && !created_by_post && !body_id.empty() && body_id != id) {
     return FhirErrorResponse(400, "invalid", "the id in the body does not match the URL");
   }
   if (validator_) {
@@ -78,9 +79,29 @@ http::Response Writer::Put(const std::string& type, const std::string& id, json:
   if (!batch.ok()) {
     return FhirErrorResponse(503, "transient", "the database is not available");
   }
+  // Decided under the write lock, on the primary: no other write can slip in between.
+  if (condition != nullptr) {
+    auto page = (*batch)->Search(*condition, AccessScope{});
+    if (!page.ok()) {
+      return FhirErrorResponse(503, "transient", "the database is not available");
+    }
+    if (page->matches.size() > 1) {
+      return FhirErrorResponse(412, "multiple-matches",
+                               "the condition matches more than one resource");
+    }
+    created_by_post = page->matches.empty();
+    if (!created_by_post && !body_id.empty() && body_id != page->matches[0].id) {
+      return FhirErrorResponse(400, "invalid",
+                               "the id in the body is not the id of the resource that matches");
+    }
+    id = !created_by_post ? page->matches[0].id : !body_id.empty() ? body_id : NewId();
+    if (!IsValidId(id)) {
+      return FhirErrorResponse(400, "invalid", "'" + id + "' is not a valid id");
+    }
+  }
   if (!if_match.empty()) {
     int64_t wanted = ParseETag(if_match);
-    auto current = store_.Read(type, id);
+    auto current = (*batch)->Read(type, id);
     if (!current.ok()) {
       return FhirErrorResponse(503, "transient", "the database is not available");
     }
@@ -203,20 +224,7 @@ http::Response Writer::Handle(const http::Request& req, std::string_view path,
       return FhirErrorResponse(400, "invalid", parsed.status().message());
     }
     parsed->query.count = 2;
-    auto page = store_.Search(parsed->query, AccessScope{});
-    if (!page.ok()) {
-      return FhirErrorResponse(503, "transient", "the database is not available");
-    }
-    if (page->matches.size() > 1) {
-      return FhirErrorResponse(412, "multiple-matches",
-                               "the condition matches more than one resource");
-    }
-    std::string id =
-        page->matches.empty() ? std::string(body->GetString("id")) : page->matches[0].id;
-    if (id.empty()) {
-      id = NewId();
-    }
-    return Put(type, id, std::move(*body), req.Header("if-match"), page->matches.empty());
+    return Put(type, "", std::move(*body), req.Header("if-match"), false, &parsed->query);
   }
   return FhirErrorResponse(405, "not-supported", "this write interaction is not supported");
 }

@@ -34,8 +34,12 @@ class Writer {
                         const WritePermission& allowed);
 
  private:
-  http::Response Put(const std::string& type, const std::string& id, json::Value resource,
-                     std::string_view if_match, bool created_by_post);
+  // Stores `resource` as type/id. With `condition` (a conditional update) the id is decided
+  // under the write lock: the one resource the condition matches, else the body's id or a new
+  // one; several matches are refused.
+  http::Response Put(const std::string& type, std::string id, json::Value resource,
+                     std::string_view if_match, bool created_by_post,
+                     const SearchQuery* condition = nullptr);
   http::Response Transaction(const http::Request& req, const WritePermission& allowed);
 
   store::ResourceStore& store_;

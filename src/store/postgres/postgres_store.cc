@@ -243,6 +243,27 @@ class PgWriteBatch : public WriteBatch {
     return version;
   }
 
+  StatusOr<std::optional<StoredResource>> Read(const std::string& type,
+                                               const std::string& id) override {
+    PgExecutor exec(*conn_, /*reuse_plan=*/true);
+    std::vector<StoredResource> rows;
+    RETURN_IF_ERROR(sql::QueryResources(exec,
+                                        std::string("SELECT ") + sql::kResourceColumns +
+                                            " FROM resource r WHERE r.type = $1 AND r.id = $2",
+                                        {type, id}, rows));
+    std::optional<StoredResource> out;
+    if (!rows.empty()) {
+      out = std::move(rows[0]);
+    }
+    return out;
+  }
+
+  StatusOr<SearchPage> Search(const fhir::SearchQuery& query,
+                              const fhir::AccessScope& scope) override {
+    PgExecutor exec(*conn_);
+    return sql::RunSearch(exec, *store_->registry_, query, scope);
+  }
+
   Status Commit() override {
     RETURN_IF_ERROR(Flush());
     RETURN_IF_ERROR(conn_->Exec("COMMIT").status());

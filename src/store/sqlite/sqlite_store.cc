@@ -198,6 +198,64 @@ void BindAll(Statement& st, const std::vector<sql::Param>& params) {
   }
 }
 
+
+class StatementRow : public sql::Row {
+ public:
+  explicit StatementRow(const Statement& st) : st_(st) {}
+  int64_t Int(int col) const override { return st_.Int(col); }
+  double Double(int col) const override { return st_.Double(col); }
+  std::string_view Text(int col) const override { return st_.Text(col); }
+  bool IsNull(int col) const override { return st_.IsNull(col); }
+
+ private:
+  const Statement& st_;
+};
+
+// Runs the shared search code on one pooled read-only connection (cached statements).
+class ConnectionExecutor : public sql::SqlExecutor {
+ public:
+  explicit ConnectionExecutor(Connection& conn) : conn_(conn) {}
+  sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
+  Status Query(const std::string& sql, const std::vector<sql::Param>& params,
+               const std::function<Status(const sql::Row&)>& on_row) override {
+    ASSIGN_OR_RETURN(Statement * st, conn_.Cached(sql));
+    BindAll(*st, params);
+    StatementRow row(*st);
+    Status s = Status::Ok();
+    while (s.ok()) {
+      auto more = st->Step();
+      if (!more.ok()) {
+        s = more.status();
+        break;
+      }
+      if (!*more) {
+        break;
+      }
+      s = on_row(row);
+    }
+    st->Reset();
+    return s;
+  }
+
+ private:
+  Connection& conn_;
+};
+
+// The current version of type/id as `db` sees it.
+StatusOr<std::optional<StoredResource>> ReadCurrent(Connection& db, const std::string& type,
+                                                    const std::string& id) {
+  ASSIGN_OR_RETURN(Statement * st, db.Cached(std::string("SELECT ") + kColumns +
+                                             " FROM resource r WHERE r.type = ? AND r.id = ?"));
+  st->Bind(1, type).Bind(2, id);
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  std::optional<StoredResource> out;
+  if (row) {
+    out = RowToResource(*st);
+  }
+  st->Reset();
+  return out;
+}
+
 }  // namespace
 
 class SqliteWriteBatch : public WriteBatch {
@@ -296,6 +354,17 @@ class SqliteWriteBatch : public WriteBatch {
     RETURN_IF_ERROR(hv->Run());
     RETURN_IF_ERROR(ClearIndex(seq));
     return version;
+  }
+
+  StatusOr<std::optional<StoredResource>> Read(const std::string& type,
+                                               const std::string& id) override {
+    return ReadCurrent(*store_->writer_, type, id);
+  }
+
+  StatusOr<SearchPage> Search(const fhir::SearchQuery& query,
+                              const fhir::AccessScope& scope) override {
+    ConnectionExecutor exec(*store_->writer_);
+    return sql::RunSearch(exec, *store_->registry_, query, scope);
   }
 
   Status Commit() override {
@@ -613,17 +682,7 @@ void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn) {
 StatusOr<std::optional<StoredResource>> SqliteStore::Read(const std::string& type,
                                                           const std::string& id) {
   ASSIGN_OR_RETURN(auto lease, AcquireReader());
-  ASSIGN_OR_RETURN(Statement * st,
-                   lease->conn().Cached(std::string("SELECT ") + kColumns +
-                                        " FROM resource r WHERE r.type = ? AND r.id = ?"));
-  st->Bind(1, type).Bind(2, id);
-  ASSIGN_OR_RETURN(bool row, st->Step());
-  std::optional<StoredResource> out;
-  if (row) {
-    out = RowToResource(*st);
-  }
-  st->Reset();
-  return out;
+  return ReadCurrent(lease->conn(), type, id);
 }
 
 StatusOr<std::optional<StoredResource>> SqliteStore::ReadVersion(const std::string& type,
@@ -701,52 +760,6 @@ StatusOr<std::vector<std::string>> SqliteStore::PatientsOf(const std::string& ty
   st->Reset();
   return out;
 }
-
-namespace {
-
-class StatementRow : public sql::Row {
- public:
-  explicit StatementRow(const Statement& st) : st_(st) {}
-  int64_t Int(int col) const override { return st_.Int(col); }
-  double Double(int col) const override { return st_.Double(col); }
-  std::string_view Text(int col) const override { return st_.Text(col); }
-  bool IsNull(int col) const override { return st_.IsNull(col); }
-
- private:
-  const Statement& st_;
-};
-
-// Runs the shared search code on one pooled read-only connection (cached statements).
-class ConnectionExecutor : public sql::SqlExecutor {
- public:
-  explicit ConnectionExecutor(Connection& conn) : conn_(conn) {}
-  sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
-  Status Query(const std::string& sql, const std::vector<sql::Param>& params,
-               const std::function<Status(const sql::Row&)>& on_row) override {
-    ASSIGN_OR_RETURN(Statement * st, conn_.Cached(sql));
-    BindAll(*st, params);
-    StatementRow row(*st);
-    Status s = Status::Ok();
-    while (s.ok()) {
-      auto more = st->Step();
-      if (!more.ok()) {
-        s = more.status();
-        break;
-      }
-      if (!*more) {
-        break;
-      }
-      s = on_row(row);
-    }
-    st->Reset();
-    return s;
-  }
-
- private:
-  Connection& conn_;
-};
-
-}  // namespace
 
 StatusOr<SearchPage> SqliteStore::Search(const fhir::SearchQuery& q,
                                          const fhir::AccessScope& scope) {
