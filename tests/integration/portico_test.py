@@ -206,13 +206,14 @@ def pkce_pair():
 
 
 def psql(url, sql):
-    """Runs one SQL statement with psql (PostgreSQL's client from PORTICO_TEST_PG_BIN if there)."""
+    """Runs one SQL statement with psql (PostgreSQL's client from PORTICO_TEST_PG_BIN if there);
+    returns what it printed (unaligned, tuples only), stripped."""
     psql_bin = shutil.which("psql")
     pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
     if os.path.exists(os.path.join(pg_bin, "psql")):
         psql_bin = os.path.join(pg_bin, "psql")
-    subprocess.run([psql_bin, "-v", "ON_ERROR_STOP=1", "-q", "-d", url, "-c", sql], check=True,
-                   capture_output=True, timeout=60)
+    return subprocess.run([psql_bin, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-d", url, "-c", sql],
+                          check=True, capture_output=True, timeout=60, text=True).stdout.strip()
 
 
 def jwt_claims(token):

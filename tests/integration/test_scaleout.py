@@ -357,6 +357,130 @@ def header_kid(token):
     return json.loads(base64.urlsafe_b64decode(head))["kid"]
 
 
+class ReadReplicaTest(unittest.TestCase):
+    """A real streaming replica (pg_basebackup of the test server) behind --db-read-url. Its
+    replay is paused to make replication lag that does not end by itself: the node that wrote
+    reads its own write from the primary; a node that did not write reads the replica and
+    sees the write once the replica has replayed it (docs/scaling.md, section 4)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not PG_URL:
+            if PG_REQUIRED:
+                raise AssertionError("PORTICO_TEST_PG is not set: CI must run the read replica "
+                                     "test (scripts/with-postgres.sh)")
+            raise unittest.SkipTest("PORTICO_TEST_PG is not set")
+        pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
+        cls.as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        cls.tmp = tempfile.mkdtemp(prefix="portico-replica-")
+        os.chmod(cls.tmp, 0o755)
+        if os.geteuid() == 0:
+            shutil.chown(cls.tmp, "postgres", "postgres")
+        cls.dbname = f"replica_{os.getpid()}"
+        admin = with_database(PG_URL, "postgres")
+        psql(admin, f"DROP DATABASE IF EXISTS {cls.dbname} WITH (FORCE)")
+        psql(admin, f"CREATE DATABASE {cls.dbname}")
+        cls.db = with_database(PG_URL, cls.dbname)
+        run("migrate", "--db", cls.db)
+        demo = os.path.join(cls.tmp, "demo.ndjson")
+        run("generate", "--members", "1", "--out", demo)
+        run("import", "--db", cls.db, demo)
+        cls.key = add_backend_client(cls.db, cls.tmp)
+        # The standby: a base backup of the running server that follows it (-R) on its own port.
+        primary = urllib.parse.urlsplit(PG_URL)
+        cls.standby_dir = os.path.join(cls.tmp, "standby")
+        subprocess.run(cls.as_pg + [os.path.join(pg_bin, "pg_basebackup"), "-h", primary.hostname,
+                                    "-p", str(primary.port), "-U", primary.username, "-D",
+                                    cls.standby_dir, "-R", "-X", "stream", "-c", "fast"],
+                       check=True, capture_output=True, timeout=120)
+        cls.pg_ctl = os.path.join(pg_bin, "pg_ctl")
+        port = free_port()
+        log = os.path.join(cls.tmp, "standby.log")
+        # A hot standby needs at least the primary's connection limit.
+        max_connections = psql(admin, "SHOW max_connections")
+        started = subprocess.run(cls.as_pg + [cls.pg_ctl, "-D", cls.standby_dir, "-l", log, "-w",
+                                              "-t", "60", "-o",
+                                              f"-p {port} -k {cls.tmp} "
+                                              "-c listen_addresses=127.0.0.1 "
+                                              f"-c max_connections={max_connections}", "start"],
+                                 capture_output=True, text=True, timeout=120)
+        if started.returncode != 0:
+            with open(log) as f:
+                raise AssertionError(f"the standby did not start: {started.stderr}{f.read()}")
+        cls.replica = urllib.parse.urlunsplit(
+            (primary.scheme, f"{primary.username}@127.0.0.1:{port}", "/" + cls.dbname, "", ""))
+        assert psql(cls.replica, "SELECT pg_is_in_recovery()") == "t"
+        common = ["--db-read-url", cls.replica, "--db-pool-size", "4"]
+        cls.writer = Server(cls.db, common)
+        cls.other = Server(cls.db, common)
+
+    @classmethod
+    def tearDownClass(cls):
+        for name in ("writer", "other"):
+            if hasattr(cls, name):
+                getattr(cls, name).stop()
+        if hasattr(cls, "standby_dir") and os.path.exists(
+                os.path.join(cls.standby_dir, "postmaster.pid")):
+            subprocess.run(cls.as_pg + [cls.pg_ctl, "-D", cls.standby_dir, "-m", "immediate",
+                                        "-w", "stop"], capture_output=True, timeout=60)
+        if hasattr(cls, "dbname"):
+            try:
+                psql(with_database(PG_URL, "postgres"),
+                     f"DROP DATABASE IF EXISTS {cls.dbname} WITH (FORCE)")
+            except (subprocess.SubprocessError, OSError):
+                pass
+        if hasattr(cls, "tmp"):
+            shutil.rmtree(cls.tmp, True)
+
+    def call(self, server, method, path, body=None):
+        headers = {"Authorization": "Bearer " + backend_token(server, self.key, "system/*.cruds")}
+        if body is not None:
+            headers["Content-Type"] = "application/fhir+json"
+            body = json.dumps(body)
+        return server.request(method, path, body=body, headers=headers)
+
+    def wait_for_replica(self, sql, want):
+        deadline = time.time() + 30
+        got = None
+        while time.time() < deadline:
+            got = psql(self.replica, sql)
+            if got == want:
+                break
+            time.sleep(0.1)
+        return got
+
+    def test_reads_go_to_the_replica_and_writers_read_their_writes(self):
+        # Reads are served by the replica: its sessions carry the read pool's name.
+        self.assertEqual(self.call(self.other, "GET", "/fhir/Patient/demo-member-1").status, 200)
+        self.assertNotEqual(psql(self.replica, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                               "application_name = 'portico-read'"), "0")
+        psql(self.replica, "SELECT pg_wal_replay_pause()")
+        try:
+            self.assertEqual(self.wait_for_replica("SELECT pg_get_wal_replay_pause_state()",
+                                                   "paused"), "paused")
+            org = {"resourceType": "Organization", "id": "replica-org", "name": "Lagging Payer"}
+            created = self.call(self.writer, "PUT", "/fhir/Organization/replica-org", org)
+            self.assertEqual(created.status, 201, created.body)
+            # The replica really lags: it has not got the row.
+            self.assertEqual(psql(self.replica, "SELECT count(*) FROM resource WHERE id = "
+                                                "'replica-org'"), "0")
+            # The node that wrote reads its own write (from the primary, until the replica has
+            # replayed past it).
+            mine = self.call(self.writer, "GET", "/fhir/Organization/replica-org")
+            self.assertEqual(mine.status, 200, mine.body)
+            self.assertEqual(mine.json()["name"], "Lagging Payer")
+            # A node that did not write reads the replica, which does not have it yet.
+            self.assertEqual(self.call(self.other, "GET", "/fhir/Organization/replica-org")
+                             .status, 404)
+        finally:
+            psql(self.replica, "SELECT pg_wal_replay_resume()")
+        self.assertEqual(self.wait_for_replica(
+            "SELECT count(*) FROM resource WHERE id = 'replica-org'", "1"), "1")
+        theirs = self.call(self.other, "GET", "/fhir/Organization/replica-org")
+        self.assertEqual(theirs.status, 200, theirs.body)
+        self.assertEqual(theirs.json()["name"], "Lagging Payer")
+
+
 class DatabaseOutageTest(unittest.TestCase):
     """A node reaches PostgreSQL through a proxy that the test takes down and up again."""
 
