@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include <toml++/toml.h>
 
@@ -98,7 +99,114 @@ void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
   }
 }
 
-void ReadConfig(toml::table& tbl, Config& config) {
+enum class KeyType { kString, kInteger, kNumber, kBool, kStringList };
+
+// Every key ReadTable reads, and the type its value must have.
+const std::vector<std::pair<std::string_view, KeyType>>& KnownKeys() {
+  static const auto* keys = new std::vector<std::pair<std::string_view, KeyType>>{
+      {"db", KeyType::kString},
+      {"url", KeyType::kString},
+      {"listen", KeyType::kString},
+      {"base_url", KeyType::kString},
+      {"threads", KeyType::kInteger},
+      {"access_log", KeyType::kBool},
+      {"default_count", KeyType::kInteger},
+      {"max_count", KeyType::kInteger},
+      {"max_body_bytes", KeyType::kInteger},
+      {"paging_secret", KeyType::kString},
+      {"tls_cert", KeyType::kString},
+      {"tls_key", KeyType::kString},
+      {"read_url", KeyType::kString},
+      {"pool_size", KeyType::kInteger},
+      {"connect_timeout_seconds", KeyType::kInteger},
+      {"acquire_timeout_ms", KeyType::kInteger},
+      {"statement_timeout_ms", KeyType::kInteger},
+      {"prepared_statements", KeyType::kBool},
+      {"access_token_seconds", KeyType::kInteger},
+      {"code_seconds", KeyType::kInteger},
+      {"refresh_days", KeyType::kInteger},
+      {"dynamic_registration", KeyType::kString},
+      {"max_auth_requests_per_session", KeyType::kInteger},
+      {"max_auth_requests_per_client", KeyType::kInteger},
+      {"max_codes_per_user", KeyType::kInteger},
+      {"max_grants_per_user_client", KeyType::kInteger},
+      {"rate_limit_fhir_per_ip", KeyType::kNumber},
+      {"rate_limit_token_per_ip", KeyType::kNumber},
+      {"rate_limit_token_per_client", KeyType::kNumber},
+      {"rate_limit_register_per_ip", KeyType::kNumber},
+      {"trusted_proxies", KeyType::kStringList},
+      {"header_timeout_seconds", KeyType::kInteger},
+  };
+  return *keys;
+}
+
+bool HasType(const toml::node& value, KeyType type) {
+  switch (type) {
+    case KeyType::kString:
+      return value.is_string();
+    case KeyType::kInteger:
+      return value.is_integer();
+    case KeyType::kNumber:
+      return value.is_integer() || value.is_floating_point();
+    case KeyType::kBool:
+      return value.is_boolean();
+    case KeyType::kStringList: {
+      const toml::array* a = value.as_array();
+      return a != nullptr && std::all_of(a->begin(), a->end(),
+                                         [](const toml::node& n) { return n.is_string(); });
+    }
+  }
+  return false;
+}
+
+const char* TypeName(KeyType type) {
+  switch (type) {
+    case KeyType::kString:
+      return "a string";
+    case KeyType::kInteger:
+      return "an integer";
+    case KeyType::kNumber:
+      return "a number";
+    case KeyType::kBool:
+      return "true or false";
+    case KeyType::kStringList:
+      return "a list of strings";
+  }
+  return "a value";
+}
+
+// A key the server does not know (a typo, or a key of another version) or a value of the wrong
+// type would otherwise be ignored without a word, and the server would run on a default the
+// operator meant to change: both are refused, naming the key.
+Status CheckKeys(const toml::table& tbl, const std::string& source, std::string_view section) {
+  for (const auto& [key, value] : tbl) {
+    std::string_view name = key.str();
+    std::string where = section.empty() ? std::string(name) : std::string(section) + "." +
+                                                                  std::string(name);
+    if (section.empty() && (name == "server" || name == "database" || name == "fhir") &&
+        value.is_table()) {
+      RETURN_IF_ERROR(CheckKeys(*value.as_table(), source, name));
+      continue;
+    }
+    const auto& known = KnownKeys();
+    auto it = std::find_if(known.begin(), known.end(),
+                           [&](const auto& k) { return k.first == name; });
+    if (it == known.end()) {
+      return InvalidArgumentError("config " + source + ":" +
+                                  std::to_string(value.source().begin.line) + ": unknown key '" +
+                                  where + "'");
+    }
+    if (!HasType(value, it->second)) {
+      return InvalidArgumentError("config " + source + ":" +
+                                  std::to_string(value.source().begin.line) + ": '" + where +
+                                  "' must be " + TypeName(it->second));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadConfig(toml::table& tbl, const std::string& source, Config& config) {
+  RETURN_IF_ERROR(CheckKeys(tbl, source, ""));
   toml::node_view<toml::node> root{tbl};
   ReadTable(root, config);
   for (const char* section : {"server", "database", "fhir"}) {
@@ -106,6 +214,7 @@ void ReadConfig(toml::table& tbl, Config& config) {
       ReadTable(root[section], config);
     }
   }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -118,8 +227,7 @@ Status LoadConfigFile(const std::string& path, Config& config) {
     return InvalidArgumentError("config " + path + ":" + std::to_string(err.source().begin.line) +
                                 ": " + std::string(err.description()));
   }
-  ReadConfig(tbl, config);
-  return Status::Ok();
+  return ReadConfig(tbl, path, config);
 }
 
 Status LoadConfigString(std::string_view text, const std::string& source, Config& config) {
@@ -130,8 +238,7 @@ Status LoadConfigString(std::string_view text, const std::string& source, Config
     return InvalidArgumentError("config " + source + ":" + std::to_string(err.source().begin.line) +
                                 ": " + std::string(err.description()));
   }
-  ReadConfig(tbl, config);
-  return Status::Ok();
+  return ReadConfig(tbl, source, config);
 }
 
 Status ParseListen(const std::string& listen, std::string& host, uint16_t& port) {

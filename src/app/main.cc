@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
                     "PostgreSQL read replica for resource reads and searches (optional)");
   serve->add_option("--db-pool-size", flags.db_pool_size,
                     "PostgreSQL connections per server (default: 2 x threads, at least 8)");
+  serve->add_option("--db-statement-timeout-ms", flags.db_statement_timeout_ms,
+                    "PostgreSQL: cancel a statement after this long, answering 503 (default "
+                    "30000; 0 = none)")
+      ->check(CLI::Range(0, 86400000));
   serve->add_option("--listen", flags.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   serve->add_option("--base-url", flags.base_url,
                     "Public base URL; the FHIR base is {base-url}/fhir (default http://HOST:PORT)");
@@ -342,6 +346,9 @@ int main(int argc, char** argv) {
   }
   if (given("--db-pool-size")) {
     config.db_pool_size = flags.db_pool_size;
+  }
+  if (given("--db-statement-timeout-ms")) {
+    config.db_statement_timeout_ms = flags.db_statement_timeout_ms;
   }
   if (given("--dynamic-registration")) {
     config.dynamic_registration = flags.dynamic_registration;

@@ -7,6 +7,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -402,6 +403,21 @@ class CliTest(unittest.TestCase):
         imp = run("import", "--help").stdout
         self.assertIn("--db", imp)
         self.assertNotEqual(run("serve", "--db", "mysql:x", check=False).returncode, 0)
+
+    def test_a_config_file_with_a_mistake_is_refused_by_name(self):
+        with tempfile.TemporaryDirectory() as d:
+            cfg = os.path.join(d, "portico.toml")
+            for text, why in (("listen = \"127.0.0.1:0\"\nacess_token_seconds = 60\n",
+                               "2: unknown key 'acess_token_seconds'"),
+                              ("[database]\npool_size = \"8\"\n",
+                               "'database.pool_size' must be an integer")):
+                with open(cfg, "w") as f:
+                    f.write(text)
+                r = run("serve", "--db", "sqlite:" + os.path.join(d, "x.db"), "--config", cfg,
+                        check=False)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(why, r.stderr)
+                self.assertFalse(os.path.exists(os.path.join(d, "x.db")))  # nothing started
 
 
 if __name__ == "__main__":

@@ -312,6 +312,23 @@ TEST_F(PostgresStoreTest, ADropDuringABatchWritesNothingAndTheRetryWritesOnce) {
   EXPECT_EQ(Count(*admin, "SELECT MAX(version) FROM resource WHERE id = 'd2'"), 1);
 }
 
+// statement_timeout_ms bounds every statement: a slow one is cancelled and reported as the
+// database being unavailable (503), and the connection stays usable.
+TEST_F(PostgresStoreTest, StatementTimeoutCancelsSlowStatements) {
+  PgOptions po;
+  po.conninfo = db_->db();
+  po.statement_timeout_ms = 100;
+  auto conn = PgConn::Connect(po);
+  ASSERT_TRUE(conn.ok()) << conn.status().message();
+  auto slow = (*conn)->Exec("SELECT pg_sleep(2)");
+  ASSERT_FALSE(slow.ok());
+  EXPECT_EQ(slow.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(slow.status().message(), "PostgreSQL: statement timeout");
+  auto shown = (*conn)->Exec("SHOW statement_timeout");
+  ASSERT_TRUE(shown.ok()) << shown.status().message();
+  EXPECT_EQ(shown->Text(0, 0), "100ms");
+}
+
 TEST_F(PostgresStoreTest, PoolSizeAndAcquireTimeoutBoundConnections) {
   PostgresOptions o = Options();
   o.pool_size = 1;
