@@ -40,6 +40,7 @@ void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
     c.max_body_bytes = *v;
   }
   Get(t["paging_secret"], c.paging_secret);
+  Get(t["metrics_token"], c.metrics_token);
   Get(t["tls_cert"], c.tls_cert);
   Get(t["tls_key"], c.tls_key);
   Get(t["read_url"], c.db_read_url);
@@ -114,6 +115,7 @@ const std::vector<std::pair<std::string_view, KeyType>>& KnownKeys() {
       {"max_count", KeyType::kInteger},
       {"max_body_bytes", KeyType::kInteger},
       {"paging_secret", KeyType::kString},
+      {"metrics_token", KeyType::kString},
       {"tls_cert", KeyType::kString},
       {"tls_key", KeyType::kString},
       {"read_url", KeyType::kString},

@@ -31,6 +31,8 @@ struct Config {
   int64_t max_body_bytes = 16 * 1024 * 1024;
   std::string paging_secret;
   int header_timeout_seconds = 10;
+  // When set, /metrics answers only requests with `Authorization: Bearer <metrics_token>`.
+  std::string metrics_token;
   std::string tls_cert;  // PEM certificate chain (with tls_key: serve HTTPS)
   std::string tls_key;
   int access_token_seconds = 1800;
@@ -59,7 +61,7 @@ struct Config {
 
 // Reads the keys of a TOML file into `config` (only keys present in the file are set).
 // Keys: db, listen, base_url, threads, access_log, default_count, max_count, max_body_bytes,
-// paging_secret, read_url, pool_size, connect_timeout_seconds, acquire_timeout_ms,
+// paging_secret, metrics_token, read_url, pool_size, connect_timeout_seconds, acquire_timeout_ms,
 // statement_timeout_ms, prepared_statements, dynamic_registration, rate_limit_*,
 // access_token_seconds, code_seconds, refresh_days, max_auth_requests_per_session,
 // max_auth_requests_per_client, max_codes_per_user, max_grants_per_user_client (clamped to

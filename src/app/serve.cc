@@ -313,6 +313,11 @@ int RunServe(const Config& config) {
       auto probe = st.resources->Read("Patient", "readiness-probe");
       r = probe.ok() ? PlainJson(200, "{\"status\":\"ready\"}")
                      : PlainJson(503, "{\"status\":\"database unavailable\"}");
+    } else if (p == "/metrics" && !config.metrics_token.empty() &&
+               !auth::ConstantTimeEquals(req.Header("authorization"),
+                                         "Bearer " + config.metrics_token)) {
+      r = PlainJson(401, "{\"error\":\"the metrics need their bearer token\"}");
+      r.SetHeader("WWW-Authenticate", "Bearer realm=\"metrics\"");
     } else if (p == "/metrics") {
       r.body = metrics.RenderPrometheus();
       r.body += store::StoreMetrics::Global().RenderPrometheus();

@@ -82,6 +82,18 @@ class ObservabilityTest(unittest.TestCase):
         self.assertIn(("app", "ava", "demo-member-1", "read Patient status=200"), rows)
         self.assertTrue(all(token not in " ".join(map(str, r)) for r in rows))
 
+    def test_metrics_token_guards_the_metrics(self):
+        server = Server(self.db, config='metrics_token = "scrape-secret-1234567890"\n')
+        self.addCleanup(server.stop)
+        self.assertEqual(server.get("/metrics").status, 401)
+        wrong = server.get("/metrics", {"Authorization": "Bearer scrape-secret-123456789X"})
+        self.assertEqual(wrong.status, 401)
+        self.assertNotIn("portico_http_requests_total", wrong.body)
+        ok = server.get("/metrics", {"Authorization": "Bearer scrape-secret-1234567890"})
+        self.assertEqual(ok.status, 200)
+        self.assertIn("portico_http_requests_total", ok.body)
+        self.assertEqual(server.get("/healthz").status, 200)  # probes stay open
+
     def test_logs_are_json_lines_with_request_ids_and_no_phi(self):
         server = Server(self.db, extra_args=["--access-log"])
         self.addCleanup(server.stop)
