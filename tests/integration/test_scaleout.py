@@ -35,6 +35,18 @@ def with_database(url, db):
     return urllib.parse.urlunsplit((p.scheme, p.netloc, "/" + db, p.query, p.fragment))
 
 
+def drop_database_and_files(cls):
+    """tearDownClass's end: the test class's database (cls.dbname) and directory (cls.tmp)."""
+    if hasattr(cls, "dbname"):
+        try:
+            psql(with_database(PG_URL, "postgres"),
+                 f"DROP DATABASE IF EXISTS {cls.dbname} WITH (FORCE)")
+        except (subprocess.SubprocessError, OSError):
+            pass
+    if hasattr(cls, "tmp"):
+        shutil.rmtree(cls.tmp, True)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -145,14 +157,7 @@ class ScaleOutTest(unittest.TestCase):
         for name in ("a", "b", "c"):
             if hasattr(cls, name):
                 getattr(cls, name).stop()
-        if hasattr(cls, "dbname"):
-            try:
-                psql(with_database(PG_URL, "postgres"),
-                     f"DROP DATABASE IF EXISTS {cls.dbname} WITH (FORCE)")
-            except (subprocess.SubprocessError, OSError):
-                pass
-        if hasattr(cls, "tmp"):
-            shutil.rmtree(cls.tmp, True)
+        drop_database_and_files(cls)
 
     def read(self, server, path, token):
         return server.request("GET", path, headers={"Authorization": "Bearer " + token})
@@ -423,14 +428,7 @@ class ReadReplicaTest(unittest.TestCase):
                 os.path.join(cls.standby_dir, "postmaster.pid")):
             subprocess.run(cls.as_pg + [cls.pg_ctl, "-D", cls.standby_dir, "-m", "immediate",
                                         "-w", "stop"], capture_output=True, timeout=60)
-        if hasattr(cls, "dbname"):
-            try:
-                psql(with_database(PG_URL, "postgres"),
-                     f"DROP DATABASE IF EXISTS {cls.dbname} WITH (FORCE)")
-            except (subprocess.SubprocessError, OSError):
-                pass
-        if hasattr(cls, "tmp"):
-            shutil.rmtree(cls.tmp, True)
+        drop_database_and_files(cls)
 
     def call(self, server, method, path, body=None):
         headers = {"Authorization": "Bearer " + backend_token(server, self.key, "system/*.cruds")}

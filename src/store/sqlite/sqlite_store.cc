@@ -242,18 +242,26 @@ class ConnectionExecutor : public sql::SqlExecutor {
 };
 
 // The current version of type/id as `db` sees it.
+// The one row a bound statement yields, if any (the statement is reset either way).
+StatusOr<std::optional<StoredResource>> StepOne(Statement* st) {
+  auto row = st->Step();
+  std::optional<StoredResource> out;
+  if (row.ok() && *row) {
+    out = RowToResource(*st);
+  }
+  st->Reset();
+  if (!row.ok()) {
+    return row.status();
+  }
+  return out;
+}
+
 StatusOr<std::optional<StoredResource>> ReadCurrent(Connection& db, const std::string& type,
                                                     const std::string& id) {
   ASSIGN_OR_RETURN(Statement * st, db.Cached(std::string("SELECT ") + kColumns +
                                              " FROM resource r WHERE r.type = ? AND r.id = ?"));
   st->Bind(1, type).Bind(2, id);
-  ASSIGN_OR_RETURN(bool row, st->Step());
-  std::optional<StoredResource> out;
-  if (row) {
-    out = RowToResource(*st);
-  }
-  st->Reset();
-  return out;
+  return StepOne(st);
 }
 
 }  // namespace
@@ -694,13 +702,7 @@ StatusOr<std::optional<StoredResource>> SqliteStore::ReadVersion(const std::stri
                                         "r.deleted, r.body FROM resource_version r WHERE "
                                         "r.type = ? AND r.id = ? AND r.version = ?"));
   st->Bind(1, type).Bind(2, id).Bind(3, version);
-  ASSIGN_OR_RETURN(bool row, st->Step());
-  std::optional<StoredResource> out;
-  if (row) {
-    out = RowToResource(*st);
-  }
-  st->Reset();
-  return out;
+  return StepOne(st);
 }
 
 StatusOr<std::vector<StoredResource>> SqliteStore::History(const HistoryQuery& q) {
