@@ -187,34 +187,49 @@ Status PgConn::ResultError(PGresult* res, std::string_view what) {
 // Prepared statements kept per connection; further distinct statements run unnamed.
 constexpr size_t kMaxPrepared = 1000;
 
-StatusOr<PgResult> PgConn::Exec(const std::string& sql, const std::vector<sql::Param>& params,
-                                bool reuse_plan) {
+namespace {
+
+// Parameters as libpq takes them: text values with their types (int8, float8 or text).
+struct BoundParams {
+  explicit BoundParams(const std::vector<sql::Param>& params) {
+    storage.reserve(params.size());
+    values.reserve(params.size());
+    types.reserve(params.size());
+    for (const sql::Param& p : params) {
+      if (const auto* s = std::get_if<std::string>(&p)) {
+        values.push_back(s->c_str());
+        types.push_back(kTextOid);
+      } else if (const auto* n = std::get_if<int64_t>(&p)) {
+        storage.push_back(std::to_string(*n));
+        values.push_back(nullptr);  // filled below, once storage stops moving
+        types.push_back(kInt8Oid);
+      } else {
+        storage.push_back(FormatDouble(std::get<double>(p)));
+        values.push_back(nullptr);
+        types.push_back(kFloat8Oid);
+      }
+    }
+    size_t k = 0;
+    for (const char*& v : values) {
+      if (v == nullptr) {
+        v = storage[k++].c_str();
+      }
+    }
+  }
+  int size() const { return static_cast<int>(values.size()); }
+
   std::vector<std::string> storage;
-  storage.reserve(params.size());
   std::vector<const char*> values;
   std::vector<Oid> types;
-  values.reserve(params.size());
-  types.reserve(params.size());
-  for (const sql::Param& p : params) {
-    if (const auto* s = std::get_if<std::string>(&p)) {
-      values.push_back(s->c_str());
-      types.push_back(kTextOid);
-    } else if (const auto* n = std::get_if<int64_t>(&p)) {
-      storage.push_back(std::to_string(*n));
-      values.push_back(nullptr);  // filled below, once storage stops moving
-      types.push_back(kInt8Oid);
-    } else {
-      storage.push_back(FormatDouble(std::get<double>(p)));
-      values.push_back(nullptr);
-      types.push_back(kFloat8Oid);
-    }
-  }
-  size_t k = 0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (values[i] == nullptr) {
-      values[i] = storage[k++].c_str();
-    }
-  }
+};
+
+}  // namespace
+
+StatusOr<PgResult> PgConn::Exec(const std::string& sql, const std::vector<sql::Param>& params,
+                                bool reuse_plan) {
+  BoundParams bound(params);
+  const std::vector<const char*>& values = bound.values;
+  const std::vector<Oid>& types = bound.types;
   // The named statement for this text, prepared on first use (up to kMaxPrepared per
   // connection). The same text bound with other parameter types runs unnamed.
   const std::string* name = nullptr;
@@ -247,6 +262,69 @@ StatusOr<PgResult> PgConn::Exec(const std::string& sql, const std::vector<sql::P
     return ResultError(res, "query failed");
   }
   return PgResult(res);
+}
+
+Status PgConn::ExecPipeline(const std::vector<PgStatement>& statements) {
+  if (statements.empty()) {
+    return Status::Ok();
+  }
+  if (PQenterPipelineMode(conn_) != 1) {
+    return ResultError(nullptr, "pipeline failed");
+  }
+  // Leaves pipeline mode whatever happens (it only can once every result has been read).
+  auto drain_and_exit = [this] {
+    for (int guard = 0; guard < 1000 && PQstatus(conn_) == CONNECTION_OK; ++guard) {
+      PGresult* r = PQgetResult(conn_);
+      if (r == nullptr) {
+        if (PQexitPipelineMode(conn_) == 1) {
+          return;
+        }
+        continue;
+      }
+      PQclear(r);
+    }
+    (void)PQexitPipelineMode(conn_);
+  };
+  size_t sent = 0;
+  Status out = Status::Ok();
+  for (const PgStatement& st : statements) {
+    BoundParams bound(st.params);
+    if (PQsendQueryParams(conn_, st.sql.c_str(), bound.size(), bound.types.data(),
+                          bound.values.data(), nullptr, nullptr, 0) != 1) {
+      out = ResultError(nullptr, "pipeline failed");
+      break;
+    }
+    ++sent;
+  }
+  if (PQpipelineSync(conn_) != 1 && out.ok()) {
+    out = ResultError(nullptr, "pipeline failed");
+  }
+  // Each statement's result, then the NULL that ends it; the first error is the answer (the
+  // server skips the rest: PGRES_PIPELINE_ABORTED).
+  for (size_t i = 0; i < sent && PQstatus(conn_) == CONNECTION_OK; ++i) {
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) {
+      break;
+    }
+    ExecStatusType status = PQresultStatus(r);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      if (out.ok() && status != PGRES_PIPELINE_ABORTED) {
+        out = ResultError(r, "query failed");
+      } else {
+        PQclear(r);
+      }
+    } else {
+      PQclear(r);
+    }
+    while ((r = PQgetResult(conn_)) != nullptr) {  // the NULL after each statement's result
+      PQclear(r);
+    }
+  }
+  drain_and_exit();
+  if (out.ok() && PQstatus(conn_) != CONNECTION_OK) {
+    out = ResultError(nullptr, "pipeline failed");
+  }
+  return out;
 }
 
 Status PgConn::Copy(const std::string& copy_sql, std::string_view data) {

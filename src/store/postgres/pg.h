@@ -57,6 +57,12 @@ struct PgOptions {
   bool prepared_statements = true;
 };
 
+// One statement of a pipeline.
+struct PgStatement {
+  std::string sql;
+  std::vector<sql::Param> params;
+};
+
 // One connection. Used by one thread at a time.
 class PgConn {
  public:
@@ -73,6 +79,12 @@ class PgConn {
   // search queries whose best plan depends on the values (a generic plan would not).
   StatusOr<PgResult> Exec(const std::string& sql, const std::vector<sql::Param>& params = {},
                           bool reuse_plan = true);
+  // Sends `statements` in one round trip (libpq pipeline mode) and reads their results in
+  // order; the server runs them in order and skips the rest after the first error, which is
+  // returned (errors as for Exec). Rows are not returned: for statements run for their effect.
+  // Outside a transaction the statements form one implicit transaction (an error undoes them
+  // all); inside one, the error leaves the transaction aborted, as with Exec.
+  Status ExecPipeline(const std::vector<PgStatement>& statements);
   // Runs `copy_sql` (COPY ... FROM STDIN, text format) sending `data` as its rows.
   Status Copy(const std::string& copy_sql, std::string_view data);
   // True while the connection is usable and outside a transaction.

@@ -111,9 +111,10 @@ class PgWriteBatch : public WriteBatch {
 
   bool ConnectionBroken() { return conn_->Broken(); }
 
+  // One round trip: BEGIN and the database-wide write lock.
   Status Begin() {
-    RETURN_IF_ERROR(conn_->Exec("BEGIN").status());
-    return conn_->Exec("SELECT pg_advisory_xact_lock($1)", {kWriteLockKey}).status();
+    return conn_->ExecPipeline(
+        {{"BEGIN", {}}, {"SELECT pg_advisory_xact_lock($1)", {kWriteLockKey}}});
   }
 
   Status Prefetch(const std::vector<std::pair<std::string, std::string>>& keys) override {
@@ -433,13 +434,13 @@ class PgWriteBatch : public WriteBatch {
         arr += (i > 0 ? "," : "") + std::to_string(clear_seqs_[i]);
       }
       arr += "}";
+      // One round trip for the deletes from every index table.
+      std::vector<PgStatement> deletes;
       for (const char* table : kIndexTables) {
-        RETURN_IF_ERROR(
-            conn_
-                ->Exec(std::string("DELETE FROM ") + table + " WHERE res = ANY($1::bigint[])",
-                       {arr})
-                .status());
+        deletes.push_back(
+            {std::string("DELETE FROM ") + table + " WHERE res = ANY($1::bigint[])", {arr}});
       }
+      RETURN_IF_ERROR(conn_->ExecPipeline(deletes));
       clear_seqs_.clear();
     }
     if (!resource_rows_.empty()) {

@@ -312,6 +312,35 @@ TEST_F(PostgresStoreTest, ADropDuringABatchWritesNothingAndTheRetryWritesOnce) {
   EXPECT_EQ(Count(*admin, "SELECT MAX(version) FROM resource WHERE id = 'd2'"), 1);
 }
 
+// A pipeline runs its statements in order in one round trip; after an error the rest are
+// skipped and the error is returned; either way the connection leaves pipeline mode usable.
+// Outside a transaction it is all or nothing (one implicit transaction).
+TEST_F(PostgresStoreTest, PipelineRunsInOrderAndStopsAtTheFirstError) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  Status s = c->ExecPipeline({{"CREATE TABLE pipe (n BIGINT PRIMARY KEY, t TEXT)", {}},
+                              {"INSERT INTO pipe VALUES ($1, $2)", {int64_t{1}, "one"}},
+                              {"INSERT INTO pipe VALUES ($1, $2)", {int64_t{2}, "two"}}});
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM pipe"), 2);
+  s = c->ExecPipeline({{"INSERT INTO pipe VALUES ($1, $2)", {int64_t{3}, "three"}},
+                       {"INSERT INTO pipe VALUES ($1, $2)", {int64_t{1}, "again"}},  // duplicate
+                       {"INSERT INTO pipe VALUES ($1, $2)", {int64_t{4}, "four"}}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kAborted) << s.message();  // unique violation
+  // Outside a transaction the pipeline is one implicit transaction: the error undid the first
+  // insert, and the last never ran.
+  EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM pipe"), 2);
+  // Inside a transaction the error aborts it, as a single statement would.
+  s = c->ExecPipeline({{"BEGIN", {}}, {"INSERT INTO pipe VALUES ($1, $2)", {int64_t{5}, "x"}},
+                       {"SELECT 1/0", {}}});
+  ASSERT_FALSE(s.ok());
+  ASSERT_TRUE(c->Exec("ROLLBACK").ok());
+  EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM pipe WHERE n = 5"), 0);
+  EXPECT_TRUE(c->Healthy());
+  EXPECT_TRUE(c->ExecPipeline({}).ok());
+}
+
 // statement_timeout_ms bounds every statement: a slow one is cancelled and reported as the
 // database being unavailable (503), and the connection stays usable.
 TEST_F(PostgresStoreTest, StatementTimeoutCancelsSlowStatements) {
