@@ -154,8 +154,8 @@ bool HasType(const toml::node& value, KeyType type) {
       return value.is_boolean();
     case KeyType::kStringList: {
       const toml::array* a = value.as_array();
-      return a != nullptr && std::all_of(a->begin(), a->end(),
-                                         [](const toml::node& n) { return n.is_string(); });
+      return a != nullptr &&
+             std::all_of(a->begin(), a->end(), [](const toml::node& n) { return n.is_string(); });
     }
   }
   return false;
@@ -183,16 +183,16 @@ const char* TypeName(KeyType type) {
 Status CheckKeys(const toml::table& tbl, const std::string& source, std::string_view section) {
   for (const auto& [key, value] : tbl) {
     std::string_view name = key.str();
-    std::string where = section.empty() ? std::string(name) : std::string(section) + "." +
-                                                                  std::string(name);
+    std::string where =
+        section.empty() ? std::string(name) : std::string(section) + "." + std::string(name);
     if (section.empty() && (name == "server" || name == "database" || name == "fhir") &&
         value.is_table()) {
       RETURN_IF_ERROR(CheckKeys(*value.as_table(), source, name));
       continue;
     }
     const auto& known = KnownKeys();
-    auto it = std::find_if(known.begin(), known.end(),
-                           [&](const auto& k) { return k.first == name; });
+    auto it =
+        std::find_if(known.begin(), known.end(), [&](const auto& k) { return k.first == name; });
     if (it == known.end()) {
       return InvalidArgumentError("config " + source + ":" +
                                   std::to_string(value.source().begin.line) + ": unknown key '" +

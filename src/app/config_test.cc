@@ -45,9 +45,9 @@ TEST(ConfigTest, RefusesUnknownKeysNamingThemAndTheirLine) {
 
 TEST(ConfigTest, RefusesValuesOfTheWrongType) {
   Config c;
-  for (const char* text : {"pool_size = \"8\"", "access_log = 1", "listen = 8080",
-                           "trusted_proxies = \"10.0.0.1\"", "trusted_proxies = [1]",
-                           "max_count = 2.5"}) {
+  for (const char* text :
+       {"pool_size = \"8\"", "access_log = 1", "listen = 8080", "trusted_proxies = \"10.0.0.1\"",
+        "trusted_proxies = [1]", "max_count = 2.5"}) {
     Status s = LoadConfigString(text, "t.toml", c);
     EXPECT_FALSE(s.ok()) << text;
     EXPECT_NE(s.message().find("must be"), std::string::npos) << s.message();

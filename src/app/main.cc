@@ -42,9 +42,10 @@ int main(int argc, char** argv) {
                     "PostgreSQL read replica for resource reads and searches (optional)");
   serve->add_option("--db-pool-size", flags.db_pool_size,
                     "PostgreSQL connections per server (default: 2 x threads, at least 8)");
-  serve->add_option("--db-statement-timeout-ms", flags.db_statement_timeout_ms,
-                    "PostgreSQL: cancel a statement after this long, answering 503 (default "
-                    "30000; 0 = none)")
+  serve
+      ->add_option("--db-statement-timeout-ms", flags.db_statement_timeout_ms,
+                   "PostgreSQL: cancel a statement after this long, answering 503 (default "
+                   "30000; 0 = none)")
       ->check(CLI::Range(0, 86400000));
   serve->add_option("--listen", flags.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   serve->add_option("--base-url", flags.base_url,

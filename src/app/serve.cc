@@ -481,7 +481,8 @@ int RunServe(const Config& config) {
     } else {
       // The database is not reachable yet: this process signs with a key of its own, so its
       // `next` links work here until it restarts.
-      base::LogLine(base::LogLevel::kWarn, "paging.secret_local").Str("reason", shared.status().message());
+      base::LogLine(base::LogLevel::kWarn, "paging.secret_local")
+          .Str("reason", shared.status().message());
     }
   }
   fo.capability_extra_security = as->CapabilitySecurity();

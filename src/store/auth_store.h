@@ -254,8 +254,8 @@ class AuthStore {
 
   // A secret shared by every node on this database: returns the value stored under `name`,
   // storing `candidate` first when there is none (the first node to ask decides).
-  virtual StatusOr<std::string> SharedSecret(const std::string& name,
-                                             const std::string& candidate, base::Millis now) = 0;
+  virtual StatusOr<std::string> SharedSecret(const std::string& name, const std::string& candidate,
+                                             base::Millis now) = 0;
 };
 
 }  // namespace portico::store

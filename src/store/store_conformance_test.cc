@@ -1317,10 +1317,9 @@ TEST_P(StoreConformance, GrantsAndAuditByPatient) {
     details.push_back(e.detail);
   }
   // Newest first; other patients' events and other kinds are left out; both parents' apps show.
-  EXPECT_EQ(details, (std::vector<std::string>{"read Patient status=200 #3",
-                                               "read Patient status=200 #2",
-                                               "read Patient status=200 #1",
-                                               "read Patient status=200 #0"}));
+  EXPECT_EQ(details,
+            (std::vector<std::string>{"read Patient status=200 #3", "read Patient status=200 #2",
+                                      "read Patient status=200 #1", "read Patient status=200 #0"}));
   auto two = auth_->ListAuditForPatients({"p2"}, {"fhir.access"}, 2);
   ASSERT_TRUE(two.ok());
   EXPECT_EQ(two->size(), 2u);

@@ -705,8 +705,7 @@ StatusOr<std::vector<Grant>> PostgresAuthStore::ListGrantsForPatients(
   std::vector<sql::Param> params(patient_ids.begin(), patient_ids.end());
   ASSIGN_OR_RETURN(PgResult r,
                    Exec(S({"SELECT ", kGrantColumns, " FROM auth_grant WHERE patient_id IN (",
-                           Placeholders(1, patient_ids.size()),
-                           ") ORDER BY created_at, grant_id"}),
+                           Placeholders(1, patient_ids.size()), ") ORDER BY created_at, grant_id"}),
                         params));
   std::vector<Grant> out;
   for (int i = 0; i < r.rows(); ++i) {

@@ -82,9 +82,9 @@ class PostgresAuthStore : public AuthStore {
   // One COPY in one transaction.
   Status AuditBatch(const std::vector<AuditEvent>& events) override;
   StatusOr<std::vector<AuditEvent>> ListAudit(int limit) override;
-  StatusOr<std::vector<AuditEvent>> ListAuditForPatients(const std::vector<std::string>& patient_ids,
-                                                         const std::vector<std::string>& events,
-                                                         int limit) override;
+  StatusOr<std::vector<AuditEvent>> ListAuditForPatients(
+      const std::vector<std::string>& patient_ids, const std::vector<std::string>& events,
+      int limit) override;
   StatusOr<std::string> SharedSecret(const std::string& name, const std::string& candidate,
                                      base::Millis now) override;
 

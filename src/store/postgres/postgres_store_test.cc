@@ -332,8 +332,8 @@ TEST_F(PostgresStoreTest, PipelineRunsInOrderAndStopsAtTheFirstError) {
   // insert, and the last never ran.
   EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM pipe"), 2);
   // Inside a transaction the error aborts it, as a single statement would.
-  s = c->ExecPipeline({{"BEGIN", {}}, {"INSERT INTO pipe VALUES ($1, $2)", {int64_t{5}, "x"}},
-                       {"SELECT 1/0", {}}});
+  s = c->ExecPipeline(
+      {{"BEGIN", {}}, {"INSERT INTO pipe VALUES ($1, $2)", {int64_t{5}, "x"}}, {"SELECT 1/0", {}}});
   ASSERT_FALSE(s.ok());
   ASSERT_TRUE(c->Exec("ROLLBACK").ok());
   EXPECT_EQ(Count(*c, "SELECT COUNT(*) FROM pipe WHERE n = 5"), 0);

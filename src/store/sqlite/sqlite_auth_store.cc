@@ -1176,10 +1176,10 @@ StatusOr<std::vector<AuditEvent>> SqliteAuthStore::ListAuditForPatients(
 StatusOr<std::string> SqliteAuthStore::SharedSecret(const std::string& name,
                                                     const std::string& candidate,
                                                     base::Millis now) {
-  RETURN_IF_ERROR(WriteOne(
-                      "INSERT OR IGNORE INTO auth_secret (name, value, created_at) VALUES (?, ?, ?)",
-                      [&](Statement& st) { st.Bind(1, name).Bind(2, candidate).Bind(3, now); })
-                      .status());
+  RETURN_IF_ERROR(
+      WriteOne("INSERT OR IGNORE INTO auth_secret (name, value, created_at) VALUES (?, ?, ?)",
+               [&](Statement& st) { st.Bind(1, name).Bind(2, candidate).Bind(3, now); })
+          .status());
   ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
   ASSIGN_OR_RETURN(std::vector<std::string> values,
                    QueryAll<std::string>(

@@ -105,9 +105,9 @@ class SqliteAuthStore : public AuthStore {
   Status Audit(const AuditEvent& event) override;
   Status AuditBatch(const std::vector<AuditEvent>& events) override;
   StatusOr<std::vector<AuditEvent>> ListAudit(int limit) override;
-  StatusOr<std::vector<AuditEvent>> ListAuditForPatients(const std::vector<std::string>& patient_ids,
-                                                         const std::vector<std::string>& events,
-                                                         int limit) override;
+  StatusOr<std::vector<AuditEvent>> ListAuditForPatients(
+      const std::vector<std::string>& patient_ids, const std::vector<std::string>& events,
+      int limit) override;
   StatusOr<std::string> SharedSecret(const std::string& name, const std::string& candidate,
                                      base::Millis now) override;
 

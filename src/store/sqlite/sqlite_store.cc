@@ -198,7 +198,6 @@ void BindAll(Statement& st, const std::vector<sql::Param>& params) {
   }
 }
 
-
 class StatementRow : public sql::Row {
  public:
   explicit StatementRow(const Statement& st) : st_(st) {}
