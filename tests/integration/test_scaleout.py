@@ -253,6 +253,41 @@ class ScaleOutTest(unittest.TestCase):
             found = self.read(s, "/fhir/Organization?name=late", op).json()
             self.assertEqual([e["resource"]["id"] for e in found.get("entry", [])], ["late-org"])
 
+    def test_a_transaction_posted_at_a_is_read_at_c_at_once(self):
+        # A feed's bulk write (a transaction Bundle) through node A: both entries, with the ids
+        # their urn:uuid fullUrls carry and the reference between them rewritten, are read at C.
+        key = add_backend_client(self.db, self.tmp, "bulkfeed", "system/*.cruds")
+        feed = backend_token(self.a, key, "system/*.cruds", client_id="bulkfeed")
+        org = "3f1d2c4e-0000-4000-8000-00000000a001"
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": f"urn:uuid:{org}",
+             "resource": {"resourceType": "Organization", "name": "Feed Clinic"},
+             "request": {"method": "POST", "url": "Organization"}},
+            {"resource": {"resourceType": "Practitioner", "id": "feed-prac-1",
+                          "name": [{"family": "Feedwell"}]},
+             "request": {"method": "PUT", "url": "Practitioner/feed-prac-1"}},
+            {"resource": {"resourceType": "PractitionerRole", "id": "feed-role-1",
+                          "practitioner": {"reference": "Practitioner/feed-prac-1"},
+                          "organization": {"reference": f"urn:uuid:{org}"}},
+             "request": {"method": "PUT", "url": "PractitionerRole/feed-role-1"}}]}
+        r = self.a.request("POST", "/fhir", body=json.dumps(bundle),
+                           headers={"Authorization": "Bearer " + feed,
+                                    "Content-Type": "application/fhir+json"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual([e["response"]["status"] for e in r.json()["entry"]],
+                         ["201 Created"] * 3)
+        reader = feed  # a token from A reads at C
+        got = self.read(self.c, f"/fhir/Organization/{org}", reader)
+        self.assertEqual(got.status, 200, got.body)
+        self.assertEqual(got.json()["name"], "Feed Clinic")
+        role = self.read(self.c, "/fhir/PractitionerRole/feed-role-1", reader)
+        self.assertEqual(role.status, 200, role.body)
+        self.assertEqual(role.json()["organization"]["reference"], f"Organization/{org}")
+        found = self.read(self.c, "/fhir/PractitionerRole?practitioner=Practitioner/feed-prac-1"
+                          "&_include=PractitionerRole:organization", reader).json()
+        self.assertEqual(sorted(e["resource"]["id"] for e in found["entry"]),
+                         sorted([org, "feed-role-1"]))
+
     def test_writes_at_a_are_read_at_b_at_once(self):
         key = add_backend_client(self.db, self.tmp, "feed", "system/*.cruds")
         feed = backend_token(self.a, key, "system/*.cruds")
