@@ -398,10 +398,31 @@ def header_kid(token):
 
 
 class ReadReplicaTest(unittest.TestCase):
-    """A real streaming replica (pg_basebackup of the test server) behind --db-read-url. Its
-    replay is paused to make replication lag that does not end by itself: the node that wrote
-    reads its own write from the primary; a node that did not write reads the replica and
-    sees the write once the replica has replayed it (docs/scaling.md, section 4)."""
+    """A real streaming replica behind --db-read-url: a primary of this test's own (so that no
+    other test's databases or tablespaces change under the base backup) and a hot standby made
+    from it with pg_basebackup. The standby's replay is paused to make replication lag that does
+    not end by itself: the node that wrote reads its own write from the primary; a node that did
+    not write reads the replica and sees the write once the replica has replayed it
+    (docs/scaling.md, section 4)."""
+
+    @classmethod
+    def pg(cls, tool, *args, check=True):
+        out = subprocess.run(cls.as_pg + [os.path.join(cls.pg_bin, tool), *args],
+                             capture_output=True, text=True, timeout=120)
+        if check and out.returncode != 0:
+            raise AssertionError(f"{tool} failed: {out.stdout}{out.stderr}")
+        return out
+
+    @classmethod
+    def start_cluster(cls, data, port, *settings):
+        log = data + ".log"
+        out = cls.pg("pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "-o",
+                     f"-p {port} -k {cls.tmp} -c listen_addresses=127.0.0.1 "
+                     "-c fsync=off " + " ".join(settings), "start", check=False)
+        if out.returncode != 0:
+            with open(log) as f:
+                raise AssertionError(f"PostgreSQL did not start in {data}: {out.stderr}{f.read()}")
+        cls.started.append(data)
 
     @classmethod
     def setUpClass(cls):
@@ -410,45 +431,31 @@ class ReadReplicaTest(unittest.TestCase):
                 raise AssertionError("PORTICO_TEST_PG is not set: CI must run the read replica "
                                      "test (scripts/with-postgres.sh)")
             raise unittest.SkipTest("PORTICO_TEST_PG is not set")
-        pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
+        cls.pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
         cls.as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        cls.started = []
         cls.tmp = tempfile.mkdtemp(prefix="portico-replica-")
         os.chmod(cls.tmp, 0o755)
         if os.geteuid() == 0:
             shutil.chown(cls.tmp, "postgres", "postgres")
-        cls.dbname = f"replica_{os.getpid()}"
-        admin = with_database(PG_URL, "postgres")
-        psql(admin, f"DROP DATABASE IF EXISTS {cls.dbname} WITH (FORCE)")
-        psql(admin, f"CREATE DATABASE {cls.dbname}")
-        cls.db = with_database(PG_URL, cls.dbname)
+        primary_dir = os.path.join(cls.tmp, "primary")
+        cls.pg("initdb", "-D", primary_dir, "-U", "portico", "--auth=trust", "--locale=C.UTF-8",
+               "--encoding=UTF8")
+        primary_port = free_port()
+        cls.start_cluster(primary_dir, primary_port)
+        cls.db = f"postgresql://portico@127.0.0.1:{primary_port}/postgres"
         run("migrate", "--db", cls.db)
         demo = os.path.join(cls.tmp, "demo.ndjson")
         run("generate", "--members", "1", "--out", demo)
         run("import", "--db", cls.db, demo)
         cls.key = add_backend_client(cls.db, cls.tmp)
-        # The standby: a base backup of the running server that follows it (-R) on its own port.
-        primary = urllib.parse.urlsplit(PG_URL)
-        cls.standby_dir = os.path.join(cls.tmp, "standby")
-        subprocess.run(cls.as_pg + [os.path.join(pg_bin, "pg_basebackup"), "-h", primary.hostname,
-                                    "-p", str(primary.port), "-U", primary.username, "-D",
-                                    cls.standby_dir, "-R", "-X", "stream", "-c", "fast"],
-                       check=True, capture_output=True, timeout=120)
-        cls.pg_ctl = os.path.join(pg_bin, "pg_ctl")
-        port = free_port()
-        log = os.path.join(cls.tmp, "standby.log")
-        # A hot standby needs at least the primary's connection limit.
-        max_connections = psql(admin, "SHOW max_connections")
-        started = subprocess.run(cls.as_pg + [cls.pg_ctl, "-D", cls.standby_dir, "-l", log, "-w",
-                                              "-t", "60", "-o",
-                                              f"-p {port} -k {cls.tmp} "
-                                              "-c listen_addresses=127.0.0.1 "
-                                              f"-c max_connections={max_connections}", "start"],
-                                 capture_output=True, text=True, timeout=120)
-        if started.returncode != 0:
-            with open(log) as f:
-                raise AssertionError(f"the standby did not start: {started.stderr}{f.read()}")
-        cls.replica = urllib.parse.urlunsplit(
-            (primary.scheme, f"{primary.username}@127.0.0.1:{port}", "/" + cls.dbname, "", ""))
+        # The standby: a base backup of the running primary that follows it (-R).
+        standby_dir = os.path.join(cls.tmp, "standby")
+        cls.pg("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary_port), "-U", "portico",
+               "-D", standby_dir, "-R", "-X", "stream", "-c", "fast")
+        standby_port = free_port()
+        cls.start_cluster(standby_dir, standby_port)
+        cls.replica = f"postgresql://portico@127.0.0.1:{standby_port}/postgres"
         assert psql(cls.replica, "SELECT pg_is_in_recovery()") == "t"
         common = ["--db-read-url", cls.replica, "--db-pool-size", "4"]
         cls.writer = Server(cls.db, common)
@@ -459,11 +466,10 @@ class ReadReplicaTest(unittest.TestCase):
         for name in ("writer", "other"):
             if hasattr(cls, name):
                 getattr(cls, name).stop()
-        if hasattr(cls, "standby_dir") and os.path.exists(
-                os.path.join(cls.standby_dir, "postmaster.pid")):
-            subprocess.run(cls.as_pg + [cls.pg_ctl, "-D", cls.standby_dir, "-m", "immediate",
-                                        "-w", "stop"], capture_output=True, timeout=60)
-        drop_database_and_files(cls)
+        for data in reversed(getattr(cls, "started", [])):
+            cls.pg("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop", check=False)
+        if hasattr(cls, "tmp"):
+            shutil.rmtree(cls.tmp, True)
 
     def call(self, server, method, path, body=None):
         headers = {"Authorization": "Bearer " + backend_token(server, self.key, "system/*.cruds")}
