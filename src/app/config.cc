@@ -1,6 +1,7 @@
 #include "src/app/config.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -12,132 +13,89 @@ namespace portico::app {
 
 namespace {
 
-template <typename T>
-void Get(const toml::node_view<toml::node>& node, T& out) {
-  if (auto v = node.value<T>()) {
-    out = *v;
-  }
-}
-
-// Integer keys use value_exact<int64_t>(): toml++'s value<int64_t>() converts a float such as
-// 1e20 with an out-of-range cast (undefined behaviour; found by toml_fuzz).
-void ReadTable(const toml::node_view<toml::node>& t, Config& c) {
-  Get(t["db"], c.db);
-  Get(t["url"], c.db);
-  Get(t["listen"], c.listen);
-  Get(t["base_url"], c.base_url);
-  if (auto v = t["threads"].value_exact<int64_t>()) {
-    c.threads = static_cast<int>(*v);
-  }
-  Get(t["access_log"], c.access_log);
-  if (auto v = t["default_count"].value_exact<int64_t>()) {
-    c.default_count = static_cast<int>(*v);
-  }
-  if (auto v = t["max_count"].value_exact<int64_t>()) {
-    c.max_count = static_cast<int>(*v);
-  }
-  if (auto v = t["max_body_bytes"].value_exact<int64_t>()) {
-    c.max_body_bytes = *v;
-  }
-  Get(t["paging_secret"], c.paging_secret);
-  Get(t["metrics_token"], c.metrics_token);
-  Get(t["tls_cert"], c.tls_cert);
-  Get(t["tls_key"], c.tls_key);
-  Get(t["read_url"], c.db_read_url);
-  if (auto v = t["pool_size"].value_exact<int64_t>()) {
-    c.db_pool_size = static_cast<int>(*v);
-  }
-  if (auto v = t["connect_timeout_seconds"].value_exact<int64_t>()) {
-    c.db_connect_timeout_seconds = static_cast<int>(*v);
-  }
-  if (auto v = t["acquire_timeout_ms"].value_exact<int64_t>()) {
-    c.db_acquire_timeout_ms = static_cast<int>(*v);
-  }
-  if (auto v = t["statement_timeout_ms"].value_exact<int64_t>()) {
-    c.db_statement_timeout_ms = static_cast<int>(*v);
-  }
-  Get(t["prepared_statements"], c.db_prepared_statements);
-  if (auto v = t["access_token_seconds"].value_exact<int64_t>()) {
-    c.access_token_seconds = static_cast<int>(*v);
-  }
-  if (auto v = t["code_seconds"].value_exact<int64_t>()) {
-    c.code_seconds = static_cast<int>(*v);
-  }
-  if (auto v = t["refresh_days"].value_exact<int64_t>()) {
-    c.refresh_days = static_cast<int>(*v);
-  }
-  Get(t["dynamic_registration"], c.dynamic_registration);
-  for (auto [key, field] :
-       {std::pair{"max_auth_requests_per_session", &c.max_auth_requests_per_session},
-        std::pair{"max_auth_requests_per_client", &c.max_auth_requests_per_client},
-        std::pair{"max_codes_per_user", &c.max_codes_per_user},
-        std::pair{"max_grants_per_user_client", &c.max_grants_per_user_client}}) {
-    if (auto v = t[key].value_exact<int64_t>()) {
-      *field = static_cast<int>(std::clamp<int64_t>(*v, 0, 1000000));  // 0 = no limit
-    }
-  }
-  for (const char* key : {"rate_limit_fhir_per_ip", "rate_limit_token_per_ip",
-                          "rate_limit_token_per_client", "rate_limit_register_per_ip"}) {
-    std::string_view k(key);
-    double* field = k == "rate_limit_fhir_per_ip"       ? &c.rate_limit_fhir_per_ip
-                    : k == "rate_limit_token_per_ip"    ? &c.rate_limit_token_per_ip
-                    : k == "rate_limit_register_per_ip" ? &c.rate_limit_register_per_ip
-                                                        : &c.rate_limit_token_per_client;
-    if (auto v = t[key].value<double>()) {
-      *field = *v;
-    }
-  }
-  if (const toml::array* proxies = t["trusted_proxies"].as_array()) {
-    c.trusted_proxies.clear();
-    for (const auto& p : *proxies) {
-      if (auto s = p.value<std::string>()) {
-        c.trusted_proxies.push_back(*s);
-      }
-    }
-  }
-  if (auto v = t["header_timeout_seconds"].value_exact<int64_t>()) {
-    c.header_timeout_seconds = static_cast<int>(*v);
-  }
-}
-
 enum class KeyType { kString, kInteger, kNumber, kBool, kStringList };
 
-// Every key ReadTable reads, and the type its value must have.
-const std::vector<std::pair<std::string_view, KeyType>>& KnownKeys() {
-  static const auto* keys = new std::vector<std::pair<std::string_view, KeyType>>{
-      {"db", KeyType::kString},
-      {"url", KeyType::kString},
-      {"listen", KeyType::kString},
-      {"base_url", KeyType::kString},
-      {"threads", KeyType::kInteger},
-      {"access_log", KeyType::kBool},
-      {"default_count", KeyType::kInteger},
-      {"max_count", KeyType::kInteger},
-      {"max_body_bytes", KeyType::kInteger},
-      {"paging_secret", KeyType::kString},
-      {"metrics_token", KeyType::kString},
-      {"tls_cert", KeyType::kString},
-      {"tls_key", KeyType::kString},
-      {"read_url", KeyType::kString},
-      {"pool_size", KeyType::kInteger},
-      {"connect_timeout_seconds", KeyType::kInteger},
-      {"acquire_timeout_ms", KeyType::kInteger},
-      {"statement_timeout_ms", KeyType::kInteger},
-      {"prepared_statements", KeyType::kBool},
-      {"access_token_seconds", KeyType::kInteger},
-      {"code_seconds", KeyType::kInteger},
-      {"refresh_days", KeyType::kInteger},
-      {"dynamic_registration", KeyType::kString},
-      {"max_auth_requests_per_session", KeyType::kInteger},
-      {"max_auth_requests_per_client", KeyType::kInteger},
-      {"max_codes_per_user", KeyType::kInteger},
-      {"max_grants_per_user_client", KeyType::kInteger},
-      {"rate_limit_fhir_per_ip", KeyType::kNumber},
-      {"rate_limit_token_per_ip", KeyType::kNumber},
-      {"rate_limit_token_per_client", KeyType::kNumber},
-      {"rate_limit_register_per_ip", KeyType::kNumber},
-      {"trusted_proxies", KeyType::kStringList},
-      {"header_timeout_seconds", KeyType::kInteger},
+// One config key: the type its value must have and where it goes. Values reach `set` only
+// after their type was checked.
+struct Key {
+  std::string_view name;
+  KeyType type;
+  std::function<void(const toml::node& value, Config& c)> set;
+};
+
+Key Text(std::string_view name, std::string Config::*field) {
+  return {name, KeyType::kString,
+          [field](const toml::node& v, Config& c) { c.*field = *v.value<std::string>(); }};
+}
+
+Key Flag(std::string_view name, bool Config::*field) {
+  return {name, KeyType::kBool,
+          [field](const toml::node& v, Config& c) { c.*field = *v.value<bool>(); }};
+}
+
+// Integers are read with value_exact<int64_t>(): toml++'s value<int64_t>() converts a float
+// such as 1e20 with an out-of-range cast (undefined behaviour; found by toml_fuzz).
+Key Integer(std::string_view name, int Config::*field) {
+  return {name, KeyType::kInteger, [field](const toml::node& v, Config& c) {
+            c.*field = static_cast<int>(*v.value_exact<int64_t>());
+          }};
+}
+
+// A per-browser, per-app or per-member limit: 0 (no limit) to 1,000,000.
+Key Limit(std::string_view name, int Config::*field) {
+  return {name, KeyType::kInteger, [field](const toml::node& v, Config& c) {
+            c.*field = static_cast<int>(std::clamp<int64_t>(*v.value_exact<int64_t>(), 0, 1000000));
+          }};
+}
+
+Key Rate(std::string_view name, double Config::*field) {
+  return {name, KeyType::kNumber,
+          [field](const toml::node& v, Config& c) { c.*field = *v.value<double>(); }};
+}
+
+// Every key the config file may set.
+const std::vector<Key>& Keys() {
+  static const auto* keys = new std::vector<Key>{
+      Text("db", &Config::db),
+      Text("url", &Config::db),
+      Text("listen", &Config::listen),
+      Text("base_url", &Config::base_url),
+      Integer("threads", &Config::threads),
+      Flag("access_log", &Config::access_log),
+      Integer("default_count", &Config::default_count),
+      Integer("max_count", &Config::max_count),
+      {"max_body_bytes", KeyType::kInteger,
+       [](const toml::node& v, Config& c) { c.max_body_bytes = *v.value_exact<int64_t>(); }},
+      Text("paging_secret", &Config::paging_secret),
+      Text("metrics_token", &Config::metrics_token),
+      Text("tls_cert", &Config::tls_cert),
+      Text("tls_key", &Config::tls_key),
+      Text("read_url", &Config::db_read_url),
+      Integer("pool_size", &Config::db_pool_size),
+      Integer("connect_timeout_seconds", &Config::db_connect_timeout_seconds),
+      Integer("acquire_timeout_ms", &Config::db_acquire_timeout_ms),
+      Integer("statement_timeout_ms", &Config::db_statement_timeout_ms),
+      Flag("prepared_statements", &Config::db_prepared_statements),
+      Integer("access_token_seconds", &Config::access_token_seconds),
+      Integer("code_seconds", &Config::code_seconds),
+      Integer("refresh_days", &Config::refresh_days),
+      Text("dynamic_registration", &Config::dynamic_registration),
+      Limit("max_auth_requests_per_session", &Config::max_auth_requests_per_session),
+      Limit("max_auth_requests_per_client", &Config::max_auth_requests_per_client),
+      Limit("max_codes_per_user", &Config::max_codes_per_user),
+      Limit("max_grants_per_user_client", &Config::max_grants_per_user_client),
+      Rate("rate_limit_fhir_per_ip", &Config::rate_limit_fhir_per_ip),
+      Rate("rate_limit_token_per_ip", &Config::rate_limit_token_per_ip),
+      Rate("rate_limit_token_per_client", &Config::rate_limit_token_per_client),
+      Rate("rate_limit_register_per_ip", &Config::rate_limit_register_per_ip),
+      {"trusted_proxies", KeyType::kStringList,
+       [](const toml::node& v, Config& c) {
+         c.trusted_proxies.clear();
+         for (const toml::node& p : *v.as_array()) {
+           c.trusted_proxies.push_back(*p.value<std::string>());
+         }
+       }},
+      Integer("header_timeout_seconds", &Config::header_timeout_seconds),
   };
   return *keys;
 }
@@ -177,45 +135,46 @@ const char* TypeName(KeyType type) {
   return "a value";
 }
 
-// A key the server does not know (a typo, or a key of another version) or a value of the wrong
-// type would otherwise be ignored without a word, and the server would run on a default the
-// operator meant to change: both are refused, naming the key.
-Status CheckKeys(const toml::table& tbl, const std::string& source, std::string_view section) {
+bool IsSection(std::string_view name) {
+  return name == "server" || name == "database" || name == "fhir";
+}
+
+// Applies the keys of one table (the top level, or one of its sections). A key the server does
+// not know (a typo, or a key of another version) or a value of the wrong type would otherwise be
+// ignored without a word, and the server would run on a default the operator meant to change:
+// both are refused, naming the key, and nothing of the file is applied.
+Status ApplyTable(const toml::table& tbl, const std::string& source, std::string_view section,
+                  Config& config) {
   for (const auto& [key, value] : tbl) {
     std::string_view name = key.str();
+    if (section.empty() && IsSection(name) && value.is_table()) {
+      continue;  // applied after the top level, so its keys win
+    }
     std::string where =
         section.empty() ? std::string(name) : std::string(section) + "." + std::string(name);
-    if (section.empty() && (name == "server" || name == "database" || name == "fhir") &&
-        value.is_table()) {
-      RETURN_IF_ERROR(CheckKeys(*value.as_table(), source, name));
-      continue;
+    const std::vector<Key>& keys = Keys();
+    auto it = std::find_if(keys.begin(), keys.end(), [&](const Key& k) { return k.name == name; });
+    std::string line = "config " + source + ":" + std::to_string(value.source().begin.line);
+    if (it == keys.end()) {
+      return InvalidArgumentError(line + ": unknown key '" + where + "'");
     }
-    const auto& known = KnownKeys();
-    auto it =
-        std::find_if(known.begin(), known.end(), [&](const auto& k) { return k.first == name; });
-    if (it == known.end()) {
-      return InvalidArgumentError("config " + source + ":" +
-                                  std::to_string(value.source().begin.line) + ": unknown key '" +
-                                  where + "'");
+    if (!HasType(value, it->type)) {
+      return InvalidArgumentError(line + ": '" + where + "' must be " + TypeName(it->type));
     }
-    if (!HasType(value, it->second)) {
-      return InvalidArgumentError("config " + source + ":" +
-                                  std::to_string(value.source().begin.line) + ": '" + where +
-                                  "' must be " + TypeName(it->second));
-    }
+    it->set(value, config);
   }
   return Status::Ok();
 }
 
-Status ReadConfig(toml::table& tbl, const std::string& source, Config& config) {
-  RETURN_IF_ERROR(CheckKeys(tbl, source, ""));
-  toml::node_view<toml::node> root{tbl};
-  ReadTable(root, config);
+Status ReadConfig(const toml::table& tbl, const std::string& source, Config& config) {
+  Config read = config;
+  RETURN_IF_ERROR(ApplyTable(tbl, source, "", read));
   for (const char* section : {"server", "database", "fhir"}) {
-    if (tbl.contains(section)) {
-      ReadTable(root[section], config);
+    if (const toml::table* t = tbl[section].as_table()) {
+      RETURN_IF_ERROR(ApplyTable(*t, source, section, read));
     }
   }
+  config = std::move(read);
   return Status::Ok();
 }
 

@@ -271,21 +271,6 @@ Status PgConn::ExecPipeline(const std::vector<PgStatement>& statements) {
   if (PQenterPipelineMode(conn_) != 1) {
     return ResultError(nullptr, "pipeline failed");
   }
-  // Leaves pipeline mode whatever happens (it only can once every result has been read).
-  auto drain_and_exit = [this] {
-    for (int guard = 0; guard < 1000 && PQstatus(conn_) == CONNECTION_OK; ++guard) {
-      PGresult* r = PQgetResult(conn_);
-      if (r == nullptr) {
-        if (PQexitPipelineMode(conn_) == 1) {
-          return;
-        }
-        continue;
-      }
-      PQclear(r);
-    }
-    (void)PQexitPipelineMode(conn_);
-  };
-  size_t sent = 0;
   Status out = Status::Ok();
   for (const PgStatement& st : statements) {
     BoundParams bound(st.params);
@@ -294,33 +279,31 @@ Status PgConn::ExecPipeline(const std::vector<PgStatement>& statements) {
       out = ResultError(nullptr, "pipeline failed");
       break;
     }
-    ++sent;
   }
-  if (PQpipelineSync(conn_) != 1 && out.ok()) {
+  bool synced = PQpipelineSync(conn_) == 1;
+  if (!synced && out.ok()) {
     out = ResultError(nullptr, "pipeline failed");
   }
-  // Each statement's result, then the NULL that ends it; the first error is the answer (the
-  // server skips the rest: PGRES_PIPELINE_ABORTED).
-  for (size_t i = 0; i < sent && PQstatus(conn_) == CONNECTION_OK; ++i) {
+  // The results come in order, each statement's followed by a NULL, and the sync's last. The
+  // first error is the answer (the server skips the statements after it: PIPELINE_ABORTED).
+  while (synced && PQstatus(conn_) == CONNECTION_OK) {
     PGresult* r = PQgetResult(conn_);
     if (r == nullptr) {
-      break;
+      continue;
     }
     ExecStatusType status = PQresultStatus(r);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      if (out.ok() && status != PGRES_PIPELINE_ABORTED) {
-        out = ResultError(r, "query failed");
-      } else {
-        PQclear(r);
-      }
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (out.ok() && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+        status != PGRES_PIPELINE_ABORTED) {
+      out = ResultError(r, "query failed");  // takes r
     } else {
       PQclear(r);
     }
-    while ((r = PQgetResult(conn_)) != nullptr) {  // the NULL after each statement's result
-      PQclear(r);
-    }
   }
-  drain_and_exit();
+  (void)PQexitPipelineMode(conn_);
   if (out.ok() && PQstatus(conn_) != CONNECTION_OK) {
     out = ResultError(nullptr, "pipeline failed");
   }

@@ -214,8 +214,8 @@ StatusOr<PgResult> PostgresAuthStore::Exec(const std::string& sql,
                                            const std::vector<sql::Param>& params) {
   // A query whose connection dies under it runs again on a fresh one. A write does not: the
   // server may have committed it before the connection dropped, and running it again could
-  // apply it twice (the pool already replaces connections that died while idle, so this is a
-  // failure during the statement itself, and the caller is told).
+  // apply it twice. (Connections that died while idle never get here: the pool replaces them
+  // before use, so this is a failure during the statement itself, and the caller is told.)
   const bool read_only = sql.rfind("SELECT", 0) == 0;
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
@@ -228,21 +228,9 @@ StatusOr<PgResult> PostgresAuthStore::Exec(const std::string& sql,
 }
 
 Status PostgresAuthStore::InTransaction(const std::function<Status(PgConn&)>& fn, bool snapshot) {
-  const char* begin = snapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
-  auto begun = [&]() -> StatusOr<PgPool::Lease> {
-    for (int attempt = 0;; ++attempt) {
-      ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
-      Status b = conn->Exec(begin).status();
-      // Nothing ran yet: if the connection died under BEGIN, begin again on a fresh one.
-      if (b.ok()) {
-        return conn;
-      }
-      if (attempt > 0 || b.code() != StatusCode::kUnavailable || !conn->Broken()) {
-        return b;
-      }
-    }
-  };
-  ASSIGN_OR_RETURN(PgPool::Lease conn, begun());
+  ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
+  RETURN_IF_ERROR(
+      conn->Exec(snapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN").status());
   Status s = fn(*conn);
   if (!s.ok()) {
     (void)conn->Exec("ROLLBACK");
@@ -684,29 +672,17 @@ StatusOr<std::vector<Grant>> PostgresAuthStore::ListGrants(const std::string& us
   return out;
 }
 
-namespace {
-
-// "$first, $first+1, ..." for n parameters.
-std::string Placeholders(size_t first, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += (i == 0 ? "$" : ", $") + std::to_string(first + i);
-  }
-  return out;
-}
-
-}  // namespace
-
 StatusOr<std::vector<Grant>> PostgresAuthStore::ListGrantsForPatients(
     const std::vector<std::string>& patient_ids) {
   if (patient_ids.empty()) {
     return std::vector<Grant>();
   }
-  std::vector<sql::Param> params(patient_ids.begin(), patient_ids.end());
-  ASSIGN_OR_RETURN(PgResult r,
-                   Exec(S({"SELECT ", kGrantColumns, " FROM auth_grant WHERE patient_id IN (",
-                           Placeholders(1, patient_ids.size()), ") ORDER BY created_at, grant_id"}),
-                        params));
+  // The ids travel as one JSON array parameter: one prepared statement whatever their number.
+  static const std::string kSql =
+      S({"SELECT ", kGrantColumns,
+         " FROM auth_grant WHERE patient_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+         "ORDER BY created_at, grant_id"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {EncodeStringArray(patient_ids)}));
   std::vector<Grant> out;
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back(ToGrant(r, i));
@@ -823,16 +799,13 @@ StatusOr<std::vector<AuditEvent>> PostgresAuthStore::ListAuditForPatients(
   if (limit <= 0 || patient_ids.empty() || events.empty()) {
     return std::vector<AuditEvent>();
   }
-  std::vector<sql::Param> params(patient_ids.begin(), patient_ids.end());
-  params.insert(params.end(), events.begin(), events.end());
-  params.emplace_back(int64_t{limit});
-  ASSIGN_OR_RETURN(
-      PgResult r,
-      Exec(S({"SELECT ", kAuditColumns, " FROM auth_audit WHERE patient_id IN (",
-              Placeholders(1, patient_ids.size()), ") AND event IN (",
-              Placeholders(patient_ids.size() + 1, events.size()), ") ORDER BY at DESC, id DESC ",
-              "LIMIT $", std::to_string(params.size())}),
-           params));
+  static const std::string kSql =
+      S({"SELECT ", kAuditColumns,
+         " FROM auth_audit WHERE patient_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+         "AND event IN (SELECT jsonb_array_elements_text($2::jsonb)) "
+         "ORDER BY at DESC, id DESC LIMIT $3"});
+  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {EncodeStringArray(patient_ids),
+                                           EncodeStringArray(events), int64_t{limit}}));
   std::vector<AuditEvent> out;
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back(ToAudit(r, i));

@@ -109,8 +109,6 @@ class PgWriteBatch : public WriteBatch {
     }
   }
 
-  bool ConnectionBroken() { return conn_->Broken(); }
-
   // One round trip: BEGIN and the database-wide write lock.
   Status Begin() {
     return conn_->ExecPipeline(
@@ -685,18 +683,12 @@ StatusOr<SearchPage> PostgresStore::Search(const fhir::SearchQuery& q,
 }
 
 StatusOr<std::unique_ptr<WriteBatch>> PostgresStore::BeginWrite() {
-  for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(PgPool::Lease conn, Primary());
-    auto batch = std::make_unique<PgWriteBatch>(this, std::move(conn));
-    Status s = batch->Begin();
-    if (s.ok()) {
-      return std::unique_ptr<WriteBatch>(std::move(batch));
-    }
-    // Nothing was written yet: a connection that died under BEGIN is replaced once.
-    if (attempt > 0 || s.code() != StatusCode::kUnavailable || !batch->ConnectionBroken()) {
-      return s;
-    }
-  }
+  // The pool hands out only connections that are still alive (PgPool::Acquire), so BEGIN is not
+  // retried: a connection that dies under it fails this write, which the caller reports.
+  ASSIGN_OR_RETURN(PgPool::Lease conn, Primary());
+  auto batch = std::make_unique<PgWriteBatch>(this, std::move(conn));
+  RETURN_IF_ERROR(batch->Begin());
+  return std::unique_ptr<WriteBatch>(std::move(batch));
 }
 
 Status PostgresStore::UpdateStatistics() {

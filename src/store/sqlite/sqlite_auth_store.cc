@@ -1005,34 +1005,19 @@ StatusOr<std::vector<Grant>> SqliteAuthStore::ListGrants(const std::string& user
       lease->conn(), kSql, [&](Statement& st) { st.Bind(1, username); }, RowToGrant);
 }
 
-namespace {
-
-// "?, ?, ..." for n parameters.
-std::string Placeholders(size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += i == 0 ? "?" : ", ?";
-  }
-  return out;
-}
-
-}  // namespace
-
 StatusOr<std::vector<Grant>> SqliteAuthStore::ListGrantsForPatients(
     const std::vector<std::string>& patient_ids) {
   if (patient_ids.empty()) {
     return std::vector<Grant>();
   }
-  std::string sql = Sql({"SELECT ", kGrantColumns, " FROM auth_grant WHERE patient_id IN (",
-                         Placeholders(patient_ids.size()), ") ORDER BY created_at, grant_id"});
+  // The ids travel as one JSON array parameter: one statement text whatever their number.
+  static const std::string kSql =
+      Sql({"SELECT ", kGrantColumns,
+           " FROM auth_grant WHERE patient_id IN (SELECT value FROM json_each(?)) "
+           "ORDER BY created_at, grant_id"});
   ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
   return QueryAll<Grant>(
-      lease->conn(), sql,
-      [&](Statement& st) {
-        for (size_t i = 0; i < patient_ids.size(); ++i) {
-          st.Bind(static_cast<int>(i + 1), patient_ids[i]);
-        }
-      },
+      lease->conn(), kSql, [&](Statement& st) { st.Bind(1, EncodeStringArray(patient_ids)); },
       RowToGrant);
 }
 
@@ -1154,21 +1139,17 @@ StatusOr<std::vector<AuditEvent>> SqliteAuthStore::ListAuditForPatients(
   if (limit <= 0 || patient_ids.empty() || events.empty()) {
     return std::vector<AuditEvent>();
   }
-  std::string sql = Sql({"SELECT ", kAuditColumns, " FROM auth_audit WHERE patient_id IN (",
-                         Placeholders(patient_ids.size()), ") AND event IN (",
-                         Placeholders(events.size()), ") ORDER BY at DESC, id DESC LIMIT ?"});
+  static const std::string kSql =
+      Sql({"SELECT ", kAuditColumns,
+           " FROM auth_audit WHERE patient_id IN (SELECT value FROM json_each(?)) AND event IN "
+           "(SELECT value FROM json_each(?)) ORDER BY at DESC, id DESC LIMIT ?"});
   ASSIGN_OR_RETURN(auto lease, store_.AcquireReader());
   return QueryAll<AuditEvent>(
-      lease->conn(), sql,
+      lease->conn(), kSql,
       [&](Statement& st) {
-        int n = 0;
-        for (const std::string& p : patient_ids) {
-          st.Bind(++n, p);
-        }
-        for (const std::string& e : events) {
-          st.Bind(++n, e);
-        }
-        st.Bind(++n, int64_t{limit});
+        st.Bind(1, EncodeStringArray(patient_ids))
+            .Bind(2, EncodeStringArray(events))
+            .Bind(3, int64_t{limit});
       },
       RowToAudit);
 }

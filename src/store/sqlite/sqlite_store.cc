@@ -210,7 +210,8 @@ class StatementRow : public sql::Row {
   const Statement& st_;
 };
 
-// Runs the shared search code on one pooled read-only connection (cached statements).
+// Runs the shared search code on one connection (cached statements): a pooled reader, or the
+// writer inside a write batch.
 class ConnectionExecutor : public sql::SqlExecutor {
  public:
   explicit ConnectionExecutor(Connection& conn) : conn_(conn) {}
@@ -240,7 +241,6 @@ class ConnectionExecutor : public sql::SqlExecutor {
   Connection& conn_;
 };
 
-// The current version of type/id as `db` sees it.
 // The one row a bound statement yields, if any (the statement is reset either way).
 StatusOr<std::optional<StoredResource>> StepOne(Statement* st) {
   auto row = st->Step();
@@ -255,6 +255,7 @@ StatusOr<std::optional<StoredResource>> StepOne(Statement* st) {
   return out;
 }
 
+// The current version of type/id as `db` sees it.
 StatusOr<std::optional<StoredResource>> ReadCurrent(Connection& db, const std::string& type,
                                                     const std::string& id) {
   ASSIGN_OR_RETURN(Statement * st, db.Cached(std::string("SELECT ") + kColumns +
@@ -613,8 +614,6 @@ struct PinnedReader {
 };
 thread_local PinnedReader t_pinned;
 
-}  // namespace
-
 // Runs BEGIN or COMMIT on `conn` (cached statements: they run on every read request).
 Status RunCached(Connection& conn, const std::string& sql) {
   ASSIGN_OR_RETURN(Statement * st, conn.Cached(sql));
@@ -642,6 +641,8 @@ class SqliteReadScope : public ReadScope {
  private:
   std::unique_ptr<SqliteStore::ReaderLease> lease_;
 };
+
+}  // namespace
 
 std::unique_ptr<ReadScope> SqliteStore::PinReads() {
   if (t_pinned.store != nullptr) {

@@ -63,7 +63,6 @@ class SqliteStore : public ResourceStore {
   void ReleaseReader(std::unique_ptr<Connection> conn);
 
   friend class SqliteWriteBatch;
-  friend class SqliteReadScope;
 
   std::string path_;
   std::shared_ptr<const fhir::SearchParamRegistry> registry_;
