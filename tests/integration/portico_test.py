@@ -205,15 +205,82 @@ def pkce_pair():
     return verifier, challenge
 
 
+PG_BIN = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
+
+
 def psql(url, sql):
     """Runs one SQL statement with psql (PostgreSQL's client from PORTICO_TEST_PG_BIN if there);
     returns what it printed (unaligned, tuples only), stripped."""
     psql_bin = shutil.which("psql")
-    pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
-    if os.path.exists(os.path.join(pg_bin, "psql")):
-        psql_bin = os.path.join(pg_bin, "psql")
-    return subprocess.run([psql_bin, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-d", url, "-c", sql],
-                          check=True, capture_output=True, timeout=60, text=True).stdout.strip()
+    if os.path.exists(os.path.join(PG_BIN, "psql")):
+        psql_bin = os.path.join(PG_BIN, "psql")
+    out = subprocess.run([psql_bin, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-d", url, "-c", sql],
+                         capture_output=True, timeout=60, text=True)
+    if out.returncode != 0:
+        raise AssertionError(f"psql failed: {sql}: {out.stderr.strip()}")
+    return out.stdout.strip()
+
+
+class PostgresCluster:
+    """A PostgreSQL server of one test's own (initdb, a free loopback port, fsync off), for the
+    tests that must not share the test command's server: one that fills a tablespace (checkpoints
+    then fail server-wide) and one that takes a base backup (which copies every database and
+    tablespace). As root it runs as the postgres OS user, as scripts/with-postgres.sh does."""
+
+    AS_PG = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def __init__(self, directory, initdb=True):
+        self.data = directory
+        self.port = None
+        if initdb:
+            self.tool("initdb", "-D", directory, "-U", "portico", "--auth=trust",
+                      "--locale=C.UTF-8", "--encoding=UTF8")
+
+    @staticmethod
+    def make_dir(prefix):
+        """A temporary directory the server's user may write to."""
+        d = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(d, 0o755)
+        if os.geteuid() == 0:
+            shutil.chown(d, "postgres", "postgres")
+        return d
+
+    @classmethod
+    def tool(cls, name, *args, check=True):
+        out = subprocess.run(cls.AS_PG + [os.path.join(PG_BIN, name), *args],
+                             capture_output=True, text=True, timeout=120)
+        if check and out.returncode != 0:
+            raise AssertionError(f"{name} failed: {out.stdout}{out.stderr}")
+        return out
+
+    def start(self, *settings):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        log = self.data + ".log"
+        out = self.tool("pg_ctl", "-D", self.data, "-l", log, "-w", "-t", "60", "-o",
+                        f"-p {port} -k {os.path.dirname(self.data)} "
+                        "-c listen_addresses=127.0.0.1 -c fsync=off " + " ".join(settings),
+                        "start", check=False)
+        if out.returncode != 0:
+            with open(log) as f:
+                raise AssertionError(f"PostgreSQL did not start: {out.stderr}{f.read()}")
+        self.port = port
+        return self
+
+    def url(self, db="postgres"):
+        return f"postgresql://portico@127.0.0.1:{self.port}/{db}"
+
+    def base_backup(self, directory):
+        """A standby of this server (pg_basebackup -R), not started yet."""
+        self.tool("pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "portico",
+                  "-D", directory, "-R", "-X", "stream", "-c", "fast")
+        return PostgresCluster(directory, initdb=False)
+
+    def stop(self):
+        if self.port is not None:
+            self.tool("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
+            self.port = None
 
 
 def jwt_claims(token):

@@ -16,8 +16,8 @@ import tempfile
 import time
 import unittest
 
-from portico_test import (BIN, Server, add_user, authorize, psql, register_client, run,
-                          token_request)
+from portico_test import (BIN, PostgresCluster, Server, add_user, authorize, psql,
+                          register_client, run, token_request)
 
 REDIRECT = "http://app.example/cb"
 SCOPE = "launch/patient offline_access patient/*.read"
@@ -383,9 +383,8 @@ class PostgresFullDiskTest(FullDiskScenario, unittest.TestCase):
     def setUp(self):
         if not PG_URL:
             self.skipTest("PORTICO_TEST_PG is not set (scripts/with-postgres.sh sets it)")
-        self.dir = tempfile.mkdtemp(prefix="portico-pgfull-")
+        self.dir = PostgresCluster.make_dir("portico-pgfull-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        os.chmod(self.dir, 0o755)
         self.mnt = os.path.join(self.dir, "mnt")
         os.mkdir(self.mnt)
         options = "size=24m,mode=0700"
@@ -399,13 +398,13 @@ class PostgresFullDiskTest(FullDiskScenario, unittest.TestCase):
         if mounted.returncode != 0:
             self.skipTest("cannot mount a tmpfs here: " + mounted.stderr.strip())
         self.addCleanup(subprocess.run, ["umount", "-l", self.mnt], capture_output=True)
-        name = f"portico_full_{os.getpid()}"
-        base, _, _ = PG_URL.rpartition("/")
-        self.url = f"{base}/{name}"
-        psql(PG_URL, f"CREATE TABLESPACE {name} LOCATION '{self.mnt}'")
-        self.addCleanup(psql, PG_URL, f"DROP TABLESPACE IF EXISTS {name}")
-        psql(PG_URL, f"CREATE DATABASE {name} TABLESPACE {name}")
-        self.addCleanup(psql, PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        # A server of this test's own: with a tablespace full, checkpoints fail server-wide, and
+        # the other tests' databases must not see that.
+        cluster = PostgresCluster(os.path.join(self.dir, "data")).start()
+        self.addCleanup(cluster.stop)
+        psql(cluster.url(), f"CREATE TABLESPACE portico_full LOCATION '{self.mnt}'")
+        psql(cluster.url(), "CREATE DATABASE portico_full TABLESPACE portico_full")
+        self.url = cluster.url("portico_full")
         demo = os.path.join(self.dir, "demo.ndjson")
         run("generate", "--members", "3", "--out", demo)
         run("import", "--db", self.url, demo)

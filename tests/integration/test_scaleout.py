@@ -20,8 +20,9 @@ import time
 import unittest
 import urllib.parse
 
-from portico_test import (Server, add_backend_client, add_user, authorize, backend_token,
-                          exchange, jwt_claims, psql, register_client, run, token_request)
+from portico_test import (PostgresCluster, Server, add_backend_client, add_user, authorize,
+                          backend_token, exchange, jwt_claims, psql, register_client, run,
+                          token_request)
 
 PG_URL = os.environ.get("PORTICO_TEST_PG", "")
 PG_REQUIRED = (os.environ.get("CI") == "true" or os.environ.get("PORTICO_REQUIRE_PG") == "1")
@@ -406,56 +407,25 @@ class ReadReplicaTest(unittest.TestCase):
     (docs/scaling.md, section 4)."""
 
     @classmethod
-    def pg(cls, tool, *args, check=True):
-        out = subprocess.run(cls.as_pg + [os.path.join(cls.pg_bin, tool), *args],
-                             capture_output=True, text=True, timeout=120)
-        if check and out.returncode != 0:
-            raise AssertionError(f"{tool} failed: {out.stdout}{out.stderr}")
-        return out
-
-    @classmethod
-    def start_cluster(cls, data, port, *settings):
-        log = data + ".log"
-        out = cls.pg("pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "-o",
-                     f"-p {port} -k {cls.tmp} -c listen_addresses=127.0.0.1 "
-                     "-c fsync=off " + " ".join(settings), "start", check=False)
-        if out.returncode != 0:
-            with open(log) as f:
-                raise AssertionError(f"PostgreSQL did not start in {data}: {out.stderr}{f.read()}")
-        cls.started.append(data)
-
-    @classmethod
     def setUpClass(cls):
         if not PG_URL:
             if PG_REQUIRED:
                 raise AssertionError("PORTICO_TEST_PG is not set: CI must run the read replica "
                                      "test (scripts/with-postgres.sh)")
             raise unittest.SkipTest("PORTICO_TEST_PG is not set")
-        cls.pg_bin = os.environ.get("PORTICO_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
-        cls.as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        cls.started = []
-        cls.tmp = tempfile.mkdtemp(prefix="portico-replica-")
-        os.chmod(cls.tmp, 0o755)
-        if os.geteuid() == 0:
-            shutil.chown(cls.tmp, "postgres", "postgres")
-        primary_dir = os.path.join(cls.tmp, "primary")
-        cls.pg("initdb", "-D", primary_dir, "-U", "portico", "--auth=trust", "--locale=C.UTF-8",
-               "--encoding=UTF8")
-        primary_port = free_port()
-        cls.start_cluster(primary_dir, primary_port)
-        cls.db = f"postgresql://portico@127.0.0.1:{primary_port}/postgres"
+        cls.tmp = PostgresCluster.make_dir("portico-replica-")
+        cls.clusters = []
+        primary = PostgresCluster(os.path.join(cls.tmp, "primary")).start()
+        cls.clusters.append(primary)
+        cls.db = primary.url()
         run("migrate", "--db", cls.db)
         demo = os.path.join(cls.tmp, "demo.ndjson")
         run("generate", "--members", "1", "--out", demo)
         run("import", "--db", cls.db, demo)
         cls.key = add_backend_client(cls.db, cls.tmp)
-        # The standby: a base backup of the running primary that follows it (-R).
-        standby_dir = os.path.join(cls.tmp, "standby")
-        cls.pg("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary_port), "-U", "portico",
-               "-D", standby_dir, "-R", "-X", "stream", "-c", "fast")
-        standby_port = free_port()
-        cls.start_cluster(standby_dir, standby_port)
-        cls.replica = f"postgresql://portico@127.0.0.1:{standby_port}/postgres"
+        standby = primary.base_backup(os.path.join(cls.tmp, "standby")).start()
+        cls.clusters.append(standby)
+        cls.replica = standby.url()
         assert psql(cls.replica, "SELECT pg_is_in_recovery()") == "t"
         common = ["--db-read-url", cls.replica, "--db-pool-size", "4"]
         cls.writer = Server(cls.db, common)
@@ -466,8 +436,8 @@ class ReadReplicaTest(unittest.TestCase):
         for name in ("writer", "other"):
             if hasattr(cls, name):
                 getattr(cls, name).stop()
-        for data in reversed(getattr(cls, "started", [])):
-            cls.pg("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop", check=False)
+        for cluster in reversed(getattr(cls, "clusters", [])):
+            cluster.stop()
         if hasattr(cls, "tmp"):
             shutil.rmtree(cls.tmp, True)
 
