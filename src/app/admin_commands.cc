@@ -13,6 +13,7 @@
 #include "src/auth/jwk.h"
 #include "src/auth/password.h"
 #include "src/auth/scopes.h"
+#include "src/base/strings.h"
 #include "src/fhir/model/resource.h"
 #include "src/json/json.h"
 #include "src/oauth/access_token.h"
@@ -451,13 +452,12 @@ int RunKeysRotate(const std::string& db) {
   if (Status s = keys.Init(); !s.ok()) {
     return Fail(s.message());
   }
-  auto kid = keys.Rotate();
-  if (!kid.ok()) {
-    return Fail(kid.status().message());
+  auto kids = keys.Rotate();
+  if (!kids.ok()) {
+    return Fail(kids.status().message());
   }
-  std::printf("new signing key %s; previous keys stay published until tokens they signed "
-              "expire\n",
-              kid->c_str());
+  std::printf("new signing keys %s; previous keys stay published until tokens they signed expire\n",
+              base::Join(*kids, ", ").c_str());
   return 0;
 }
 
@@ -516,9 +516,9 @@ int RunTokenIssue(const std::string& db, const std::string& base_url_in, const s
   if (Status s = auth.PutGrant(g); !s.ok()) {
     return Fail(s.message());
   }
-  auto token = oauth::SignAccessToken(
-      *keys.Get()->current, {base_url, base_url + "/fhir", "operator", g.client_id, g.scope,
-                             g.grant_id, "", "", now / 1000, ttl_seconds});
+  auto token = oauth::SignAccessToken(*keys.Get()->access_token_key,
+                                      {base_url, base_url + "/fhir", "operator", g.client_id,
+                                       g.scope, g.grant_id, "", "", now / 1000, ttl_seconds});
   if (!token.ok()) {
     return Fail(token.status().message());
   }

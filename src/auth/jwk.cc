@@ -408,35 +408,56 @@ Status PublicKey::VerifySignature(std::string_view alg, std::string_view signing
 // SigningKey
 
 StatusOr<SigningKey> SigningKey::FromPrivatePkey(std::shared_ptr<EVP_PKEY> pkey) {
-  if (EVP_PKEY_is_a(pkey.get(), "RSA") != 1) {
-    return InvalidArgumentError("signing key must be an RSA key");
-  }
-  int bits = EVP_PKEY_get_bits(pkey.get());
-  if (bits < static_cast<int>(kMinRsaBits) || bits > static_cast<int>(kMaxRsaBits)) {
-    return InvalidArgumentError("RSA signing key must have 2048..8192 bits");
+  const bool rsa = EVP_PKEY_is_a(pkey.get(), "RSA") == 1;
+  if (rsa) {
+    int bits = EVP_PKEY_get_bits(pkey.get());
+    if (bits < static_cast<int>(kMinRsaBits) || bits > static_cast<int>(kMaxRsaBits)) {
+      return InvalidArgumentError("RSA signing key must have 2048..8192 bits");
+    }
+  } else {
+    std::array<char, 64> group{};
+    size_t group_len = 0;
+    if (EVP_PKEY_is_a(pkey.get(), "EC") != 1 ||
+        EVP_PKEY_get_group_name(pkey.get(), group.data(), group.size(), &group_len) != 1 ||
+        std::string_view(group.data(), group_len) != CurveOpenSslName(KeyType::kEcP256)) {
+      ClearOpenSslErrors();
+      return InvalidArgumentError("signing key must be an RSA key or an EC key on P-256");
+    }
   }
   PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
   if (check == nullptr || EVP_PKEY_pairwise_check(check.get()) != 1) {
     ClearOpenSslErrors();
-    return InvalidArgumentError("RSA signing key failed consistency checks");
+    return InvalidArgumentError("signing key failed consistency checks");
   }
   // A separate public-only key for verification, so PublicKey never holds private material.
-  ASSIGN_OR_RETURN(std::string n, GetBnParam(pkey.get(), OSSL_PKEY_PARAM_RSA_N, 0));
-  ASSIGN_OR_RETURN(std::string e, GetBnParam(pkey.get(), OSSL_PKEY_PARAM_RSA_E, 0));
-  ASSIGN_OR_RETURN(std::shared_ptr<EVP_PKEY> pub, RsaPublicFromBytes(n, e));
-  ASSIGN_OR_RETURN(PublicKey public_key, PublicKey::FromPkey(std::move(pub), KeyType::kRsa));
-  public_key.alg_ = "RS256";
+  std::shared_ptr<EVP_PKEY> pub;
+  KeyType type = KeyType::kRsa;
+  if (rsa) {
+    ASSIGN_OR_RETURN(std::string n, GetBnParam(pkey.get(), OSSL_PKEY_PARAM_RSA_N, 0));
+    ASSIGN_OR_RETURN(std::string e, GetBnParam(pkey.get(), OSSL_PKEY_PARAM_RSA_E, 0));
+    ASSIGN_OR_RETURN(pub, RsaPublicFromBytes(n, e));
+  } else {
+    type = KeyType::kEcP256;
+    size_t coord = EcCoordinateSize(type);
+    ASSIGN_OR_RETURN(std::string x, GetBnParam(pkey.get(), OSSL_PKEY_PARAM_EC_PUB_X, coord));
+    ASSIGN_OR_RETURN(std::string y, GetBnParam(pkey.get(), OSSL_PKEY_PARAM_EC_PUB_Y, coord));
+    ASSIGN_OR_RETURN(pub, EcPublicFromBytes(type, x, y));
+  }
+  ASSIGN_OR_RETURN(PublicKey public_key, PublicKey::FromPkey(std::move(pub), type));
+  public_key.alg_ = rsa ? "RS256" : "ES256";
   return SigningKey(std::move(pkey), std::move(public_key));
 }
 
-StatusOr<SigningKey> SigningKey::Generate() {
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* raw = nullptr;
-  if (ctx == nullptr || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), kGeneratedRsaBits) != 1 ||
-      EVP_PKEY_generate(ctx.get(), &raw) != 1 || raw == nullptr) {
+StatusOr<SigningKey> SigningKey::Generate(KeyType type) {
+  if (type == KeyType::kEcP384) {
+    return InvalidArgumentError("signing keys are RSA or EC P-256");
+  }
+  EVP_PKEY* raw = type == KeyType::kRsa
+                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{kGeneratedRsaBits})
+                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", CurveOpenSslName(type));
+  if (raw == nullptr) {
     ClearOpenSslErrors();
-    return InternalError("RSA key generation failed");
+    return InternalError("signing key generation failed");
   }
   return FromPrivatePkey(SharePkey(raw));
 }
@@ -477,12 +498,13 @@ StatusOr<std::string> SigningKey::ToPem() const {
   return std::string(data, static_cast<size_t>(len));
 }
 
-StatusOr<std::string> SigningKey::SignRs256(std::string_view signing_input) const {
+StatusOr<std::string> SigningKey::Sign(std::string_view signing_input) const {
+  const bool rsa = type() == KeyType::kRsa;
   MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // Owned by ctx.
   if (ctx == nullptr ||
       EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, pkey_.get()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+      (rsa && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)) {
     ClearOpenSslErrors();
     return InternalError("cannot initialize signing");
   }
@@ -499,7 +521,19 @@ StatusOr<std::string> SigningKey::SignRs256(std::string_view signing_input) cons
     return InternalError("signing failed");
   }
   sig.resize(len);
-  return sig;
+  if (rsa) {
+    return sig;
+  }
+  // OpenSSL gives ECDSA signatures in DER; JWS wants R || S, each padded to the curve size.
+  const auto* der = reinterpret_cast<const unsigned char*>(sig.data());
+  EcdsaSigPtr ecdsa(d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(sig.size())));  // NOLINT
+  if (ecdsa == nullptr) {
+    ClearOpenSslErrors();
+    return InternalError("signing failed");
+  }
+  size_t coord = EcCoordinateSize(type());
+  return BnToBytes(ECDSA_SIG_get0_r(ecdsa.get()), coord) +
+         BnToBytes(ECDSA_SIG_get0_s(ecdsa.get()), coord);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 // public keys of clients and issuers (SMART Backend Services / private_key_jwt client assertions).
 //
 // Supported public keys: RSA (2048..8192 bits; RS256/RS384/RS512) and EC on P-256 (ES256) and
-// P-384 (ES384). Signing keys are RSA (RS256) only. Key ids default to the RFC 7638 JWK
-// thumbprint, base64url-encoded.
+// P-384 (ES384). Signing keys are RSA (RS256) or EC P-256 (ES256). Key ids default to the RFC
+// 7638 JWK thumbprint, base64url-encoded.
 //
 // Thread-safety: PublicKey, SigningKey and KeySet are immutable after construction (KeySet::Add
 // excepted) and cheap to copy (the OpenSSL key is shared and never mutated); concurrent const use
@@ -83,26 +83,34 @@ class PublicKey {
   std::string b_;
 };
 
-// The server's RSA private signing key (RS256). kid is the RFC 7638 thumbprint of its public key.
+// One of the server's private signing keys: RSA (RS256; ID tokens, which SMART requires to be
+// RS256) or EC P-256 (ES256; access tokens, about a tenth of RSA's signing cost). kid is the
+// RFC 7638 thumbprint of its public key.
 class SigningKey {
  public:
-  // Generates a fresh RSA-2048 key from the OpenSSL CSPRNG.
-  static StatusOr<SigningKey> Generate();
-  // Loads an unencrypted RSA private key (PKCS#8 "PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY") of
-  // at least 2048 bits. Encrypted PEMs are rejected (there is no passphrase prompt). Returns
-  // InvalidArgument on failure; the message never contains the input.
+  // Generates a fresh key from the OpenSSL CSPRNG: RSA-2048 for kRsa, P-256 for kEcP256
+  // (InvalidArgument for kEcP384).
+  static StatusOr<SigningKey> Generate(KeyType type = KeyType::kRsa);
+  // Loads an unencrypted private key (PKCS#8 "PRIVATE KEY", or the traditional RSA/EC forms):
+  // RSA of at least 2048 bits, or EC on P-256. Encrypted PEMs are rejected (there is no
+  // passphrase prompt). Returns InvalidArgument on failure; the message never contains the
+  // input.
   static StatusOr<SigningKey> FromPem(std::string_view pem);
 
   // Unencrypted PKCS#8 PEM of the private key. SECRET: store with restrictive permissions.
   StatusOr<std::string> ToPem() const;
 
+  KeyType type() const { return public_key_.type(); }
+  // "RS256" or "ES256".
+  const std::string& alg() const { return public_key_.alg(); }
   const std::string& kid() const { return public_key_.kid(); }
-  // {kty:"RSA", n, e, kid, alg:"RS256", use:"sig"}.
+  // {kty:"RSA", n, e | kty:"EC", crv:"P-256", x, y; kid, alg, use:"sig"}.
   json::Value PublicJwk() const { return public_key_.ToJwk(); }
   const PublicKey& public_key() const { return public_key_; }
 
-  // RSASSA-PKCS1-v1_5 with SHA-256 over `signing_input`; returns the raw signature bytes.
-  StatusOr<std::string> SignRs256(std::string_view signing_input) const;
+  // Signs `signing_input` with alg(): RSASSA-PKCS1-v1_5 with SHA-256, or ECDSA P-256 with
+  // SHA-256 in the JOSE form R || S (64 bytes). Returns the raw signature bytes.
+  StatusOr<std::string> Sign(std::string_view signing_input) const;
 
  private:
   SigningKey(std::shared_ptr<evp_pkey_st> pkey, PublicKey public_key)

@@ -169,9 +169,15 @@ TEST(JwkTest, FromPemRejectsBadKeys) {
   EXPECT_EQ(garbage.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(garbage.status().message().find("AAAA"), std::string::npos);
 
-  // EC keys cannot be signing keys.
+  // EC keys on P-256 load; other curves cannot be signing keys.
   EcFixture ec = MakeEcKey("P-256", "P-256", 32);
-  EXPECT_FALSE(SigningKey::FromPem(PemOf(ec.pkey.get(), nullptr, nullptr)).ok());
+  StatusOr<SigningKey> p256 = SigningKey::FromPem(PemOf(ec.pkey.get(), nullptr, nullptr));
+  ASSERT_TRUE(p256.ok()) << p256.status().ToString();
+  EXPECT_EQ(p256->alg(), "ES256");
+  EXPECT_EQ(p256->PublicJwk().GetString("x"), ec.x);
+  EcFixture ec384 = MakeEcKey("P-384", "P-384", 48);
+  EXPECT_FALSE(SigningKey::FromPem(PemOf(ec384.pkey.get(), nullptr, nullptr)).ok());
+  EXPECT_FALSE(SigningKey::Generate(KeyType::kEcP384).ok());
 
   // RSA keys below 2048 bits are refused.
   PkeyPtr small(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
@@ -190,6 +196,45 @@ TEST(JwkTest, FromPemRejectsBadKeys) {
   std::string encrypted = PemOf(rsa.get(), EVP_aes_256_cbc(), "passphrase");
   EXPECT_NE(encrypted.find("ENCRYPTED"), std::string::npos);
   EXPECT_FALSE(SigningKey::FromPem(encrypted).ok());
+}
+
+TEST(JwkTest, Es256SigningKey) {
+  StatusOr<SigningKey> key = SigningKey::Generate(KeyType::kEcP256);
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_EQ(key->type(), KeyType::kEcP256);
+  EXPECT_EQ(key->alg(), "ES256");
+  json::Value jwk = key->PublicJwk();
+  EXPECT_EQ(jwk.GetString("kty"), "EC");
+  EXPECT_EQ(jwk.GetString("crv"), "P-256");
+  EXPECT_EQ(jwk.GetString("alg"), "ES256");
+  EXPECT_EQ(jwk.Find("d"), nullptr);
+  std::string canonical = R"({"crv":"P-256","kty":"EC","x":")" + std::string(jwk.GetString("x")) +
+                          R"(","y":")" + std::string(jwk.GetString("y")) + "\"}";
+  EXPECT_EQ(key->kid(), Base64UrlEncode(Sha256(canonical)));
+
+  // The signature is JOSE R || S, and verifies with the published JWK (a key built from the
+  // JWK alone, as any relying party would) but not over other input or with RS256.
+  const std::string input = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0";
+  StatusOr<std::string> sig = key->Sign(input);
+  ASSERT_TRUE(sig.ok()) << sig.status().ToString();
+  EXPECT_EQ(sig->size(), 64u);
+  StatusOr<PublicKey> published = PublicKey::FromJwk(jwk);
+  ASSERT_TRUE(published.ok()) << published.status().ToString();
+  EXPECT_TRUE(published->VerifySignature("ES256", input, *sig).ok());
+  EXPECT_FALSE(published->VerifySignature("ES256", input + "x", *sig).ok());
+  EXPECT_FALSE(published->VerifySignature("RS256", input, *sig).ok());
+  // ECDSA is randomized: two signatures differ, both verify.
+  StatusOr<std::string> again = key->Sign(input);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(*again, *sig);
+  EXPECT_TRUE(published->VerifySignature("ES256", input, *again).ok());
+
+  StatusOr<std::string> pem = key->ToPem();
+  ASSERT_TRUE(pem.ok());
+  StatusOr<SigningKey> loaded = SigningKey::FromPem(*pem);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->kid(), key->kid());
+  EXPECT_EQ(loaded->alg(), "ES256");
 }
 
 TEST(JwkTest, EcPublicKeys) {

@@ -85,13 +85,13 @@ StatusOr<std::string> SignJwt(const SigningKey& key, const json::Value& claims,
     return InvalidArgumentError("JWT claims must be a JSON object");
   }
   json::Value header = json::Value::MakeObject();
-  header.Set("alg", json::Value::String("RS256"));
+  header.Set("alg", json::Value::String(key.alg()));
   header.Set("typ", json::Value::String(std::string(typ)));
   header.Set("kid", json::Value::String(key.kid()));
   std::string token = Base64UrlEncode(json::Serialize(header));
   token.push_back('.');
   token.append(Base64UrlEncode(json::Serialize(claims)));
-  ASSIGN_OR_RETURN(std::string signature, key.SignRs256(token));
+  ASSIGN_OR_RETURN(std::string signature, key.Sign(token));
   token.push_back('.');
   token.append(Base64UrlEncode(signature));
   if (token.size() > kMaxJwsSize) {

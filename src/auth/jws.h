@@ -31,7 +31,7 @@ namespace portico::auth {
 inline constexpr size_t kMaxJwsSize = size_t{8} * 1024;
 
 // Signs `claims` (must be a JSON object; InvalidArgument otherwise) as a compact JWS with the
-// protected header {"alg":"RS256","typ":<typ>,"kid":<key.kid()>}. `typ` is "JWT" by default;
+// protected header {"alg":<key.alg()>,"typ":<typ>,"kid":<key.kid()>}. `typ` is "JWT" by default;
 // RFC 9068 access tokens may pass "at+jwt". Fails with ResourceExhausted if the result would
 // exceed kMaxJwsSize (it could then never be verified).
 StatusOr<std::string> SignJwt(const SigningKey& key, const json::Value& claims,

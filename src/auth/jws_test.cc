@@ -38,7 +38,7 @@ std::string SigningInput(std::string_view header, std::string_view payload) {
 std::string SignRsManually(const SigningKey& key, std::string_view header,
                            std::string_view payload) {
   std::string input = SigningInput(header, payload);
-  StatusOr<std::string> sig = key.SignRs256(input);
+  StatusOr<std::string> sig = key.Sign(input);
   EXPECT_TRUE(sig.ok());
   return input + "." + Base64UrlEncode(sig.ok() ? *sig : "");
 }
@@ -156,6 +156,29 @@ TEST_F(JwsTest, SignVerifyRoundTrip) {
   StatusOr<VerifiedJws> at_verified = VerifyJwsDetailed(*at, OneKeySet(), {"RS256"});
   ASSERT_TRUE(at_verified.ok());
   EXPECT_EQ(at_verified->header.GetString("typ"), "at+jwt");
+}
+
+TEST_F(JwsTest, Es256SignVerifyRoundTrip) {
+  StatusOr<SigningKey> ec = SigningKey::Generate(KeyType::kEcP256);
+  ASSERT_TRUE(ec.ok());
+  StatusOr<std::string> token = SignJwt(*ec, Claims(), "at+jwt");
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  KeySet set;
+  ASSERT_TRUE(set.Add(key_->public_key()).ok());
+  ASSERT_TRUE(set.Add(ec->public_key()).ok());
+  StatusOr<VerifiedJws> verified = VerifyJwsDetailed(*token, set, {"ES256", "RS256"});
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(json::Serialize(verified->header),
+            R"({"alg":"ES256","typ":"at+jwt","kid":")" + ec->kid() + "\"}");
+  EXPECT_EQ(verified->claims, Claims());
+  // Only where ES256 is allowed, and only with the EC key: relabelling the header as RS256
+  // with the RSA key's kid fails.
+  ExpectRejected(*token, set, {"RS256"}, "ES256 not allowed");
+  std::string payload = token->substr(token->find('.') + 1);
+  std::string relabelled =
+      Base64UrlEncode(R"({"alg":"RS256","typ":"at+jwt","kid":")" + key_->kid() + "\"}") + "." +
+      payload;
+  ExpectRejected(relabelled, set, {"ES256", "RS256"}, "ES256 signature labelled RS256");
 }
 
 TEST_F(JwsTest, SignRejectsNonObjectClaimsAndOversizeTokens) {

@@ -1,5 +1,7 @@
 #include "src/oauth/access_token.h"
 
+#include <utility>
+
 #include "src/auth/crypto.h"
 #include "src/auth/jws.h"
 #include "src/auth/jwt_claims.h"
@@ -39,15 +41,20 @@ StatusOr<json::Value> VerifyAccessToken(KeyManager& keys, std::string_view token
   if (snap == nullptr) {
     return UnavailableError("signing keys are not available");
   }
-  auto claims = auth::VerifyJws(token, snap->published, {"RS256"});
-  if (!claims.ok()) {
+  // ES256 since access tokens got a key of their own; RS256 for tokens signed before that.
+  auto verified = auth::VerifyJwsDetailed(token, snap->published, {"ES256", "RS256"});
+  if (!verified.ok()) {
     return UnauthenticatedError("the access token signature is not valid");
   }
-  Status s = auth::ValidateClaims(*claims, issuer, audience, now_seconds, leeway_seconds);
+  // An ID token is signed by the same authorization server; only an "at+jwt" is an access token.
+  if (verified->header.GetString("typ") != "at+jwt") {
+    return UnauthenticatedError("the token is not an access token");
+  }
+  Status s = auth::ValidateClaims(verified->claims, issuer, audience, now_seconds, leeway_seconds);
   if (!s.ok()) {
     return UnauthenticatedError(s.message());
   }
-  return claims;
+  return std::move(verified->claims);
 }
 
 }  // namespace portico::oauth

@@ -1,4 +1,4 @@
-// The one place that shapes and signs Portico's access tokens (RFC 9068 "at+jwt", RS256), for
+// The one place that shapes and signs Portico's access tokens (RFC 9068 "at+jwt", ES256), for
 // member launches, backend services and operator tokens alike.
 #pragma once
 
@@ -28,8 +28,9 @@ struct AccessTokenFields {
 
 StatusOr<std::string> SignAccessToken(const auth::SigningKey& key, const AccessTokenFields& f);
 
-// Checks one of those tokens: the RS256 signature (no other algorithm) with the published key its
-// kid names, then iss, aud, exp and nbf with `leeway_seconds`. Returns the claims, or
+// Checks one of those tokens: an ES256 signature (or RS256, as access tokens were signed before
+// they had a key of their own; no other algorithm) with the published key its kid names, the
+// "at+jwt" type, then iss, aud, exp and nbf with `leeway_seconds`. Returns the claims, or
 // kUnauthenticated with a reason safe to show, or kUnavailable when no keys can be loaded.
 StatusOr<json::Value> VerifyAccessToken(KeyManager& keys, std::string_view token,
                                         std::string_view issuer, std::string_view audience,

@@ -99,6 +99,35 @@ bool IsPkceString(std::string_view s) {
   return true;
 }
 
+// Why `client` may not redeem `ac` with the token request `p` (expired, another client's,
+// another redirect_uri, a failed PKCE check), as the OAuth error to answer; nothing when it may.
+std::optional<http::Response> CheckCodeRedemption(const store::AuthCode& ac,
+                                                  const store::Client& client, const Params& p,
+                                                  base::Millis now) {
+  if (ac.expires_at < now) {
+    return OAuthError(400, "invalid_grant", "the authorization code has expired");
+  }
+  if (ac.client_id != client.client_id) {
+    return OAuthError(400, "invalid_grant", "the code was issued to another client");
+  }
+  if (Get(p, "redirect_uri") != ac.redirect_uri) {
+    return OAuthError(400, "invalid_grant", "redirect_uri does not match the authorization");
+  }
+  std::string verifier = Get(p, "code_verifier");
+  if (!ac.code_challenge.empty()) {
+    if (!IsPkceString(verifier)) {
+      return OAuthError(400, "invalid_grant", "a valid code_verifier is required");
+    }
+    std::string computed = auth::Base64UrlEncode(auth::Sha256(verifier));
+    if (!auth::ConstantTimeEquals(computed, ac.code_challenge)) {
+      return OAuthError(400, "invalid_grant", "code_verifier does not match the challenge");
+    }
+  } else if (!verifier.empty()) {
+    return OAuthError(400, "invalid_grant", "no code_challenge was sent for this code");
+  }
+  return std::nullopt;
+}
+
 std::string TrimSlash(std::string s) {
   while (!s.empty() && s.back() == '/') {
     s.pop_back();
@@ -886,7 +915,7 @@ StatusOr<json::Value> AuthorizationServer::IssueTokens(const store::Grant& grant
                                                        const std::string& nonce,
                                                        const std::string& refresh_token) {
   auto snap = keys_.Get();
-  if (snap == nullptr || snap->current == nullptr) {
+  if (snap == nullptr || snap->access_token_key == nullptr) {
     return UnavailableError("signing keys are not available");
   }
   ASSIGN_OR_RETURN(auto user, store_.GetUser(grant.username));
@@ -896,11 +925,11 @@ StatusOr<json::Value> AuthorizationServer::IssueTokens(const store::Grant& grant
   int64_t now = clock_.NowMillis() / 1000;
   auth::ScopeSet scopes = auth::ParseScopeString(scope);
   std::string fhir_user = FhirUserOf(*user, grant.patient_id);
-  ASSIGN_OR_RETURN(
-      std::string access_token,
-      SignAccessToken(*snap->current, {options_.issuer, options_.fhir_base, grant.username,
-                                       grant.client_id, scope, grant.grant_id, grant.patient_id,
-                                       fhir_user, now, options_.access_token_seconds}));
+  ASSIGN_OR_RETURN(std::string access_token,
+                   SignAccessToken(*snap->access_token_key,
+                                   {options_.issuer, options_.fhir_base, grant.username,
+                                    grant.client_id, scope, grant.grant_id, grant.patient_id,
+                                    fhir_user, now, options_.access_token_seconds}));
   json::Value out = json::Value::MakeObject();
   out.Set("access_token", json::Value::String(access_token));
   out.Set("token_type", json::Value::String("Bearer"));
@@ -920,7 +949,7 @@ StatusOr<json::Value> AuthorizationServer::IssueTokens(const store::Grant& grant
     if (scopes.others.count("fhirUser") || scopes.others.count("profile")) {
       id.Set("fhirUser", json::Value::String(fhir_user));
     }
-    ASSIGN_OR_RETURN(std::string id_token, auth::SignJwt(*snap->current, id));
+    ASSIGN_OR_RETURN(std::string id_token, auth::SignJwt(*snap->id_token_key, id));
     out.Set("id_token", json::Value::String(id_token));
   }
   if (!refresh_token.empty()) {
@@ -961,7 +990,35 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     if (code.empty()) {
       return OAuthError(400, "invalid_request", "code is required");
     }
-    auto taken = store_.TakeCode(Sha(code));
+    // The checks run inside the redemption, so that taking the code and storing the grant it
+    // issues are one transaction (one durable commit). A failed check still uses up the code.
+    std::optional<http::Response> refused;
+    std::string refresh;
+    store::Grant g;
+    auto grant_for = [&](const store::AuthCode& ac) -> std::optional<store::Grant> {
+      refused = CheckCodeRedemption(ac, client, p, now);
+      if (refused.has_value()) {
+        return std::nullopt;
+      }
+      auth::ScopeSet scopes = auth::ParseScopeString(ac.scope);
+      g.grant_id = ac.grant_id;
+      g.client_id = ac.client_id;
+      g.username = ac.username;
+      g.patient_id = ac.patient_id;
+      g.scope = ac.scope;
+      g.created_at = now;
+      g.last_used_at = now;
+      if (scopes.others.count("offline_access") || scopes.others.count("online_access")) {
+        refresh = Random(32);
+        g.refresh_hash = Sha(refresh);
+        g.refresh_expires_at =
+            scopes.others.count("offline_access")
+                ? now + options_.refresh_days * 86400000LL
+                : now + options_.access_token_seconds * 1000LL * 16;  // online: a working session
+      }
+      return g;
+    };
+    auto taken = store_.RedeemCode(Sha(code), grant_for);
     if (!taken.ok()) {
       return StoreFailure("take_code", taken.status());
     }
@@ -976,47 +1033,8 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
           {now, "code.replayed", ac.client_id, ac.username, ac.patient_id, "grant revoked"});
       return OAuthError(400, "invalid_grant", "the authorization code was already used");
     }
-    if (ac.expires_at < now) {
-      return OAuthError(400, "invalid_grant", "the authorization code has expired");
-    }
-    if (ac.client_id != client.client_id) {
-      return OAuthError(400, "invalid_grant", "the code was issued to another client");
-    }
-    if (Get(p, "redirect_uri") != ac.redirect_uri) {
-      return OAuthError(400, "invalid_grant", "redirect_uri does not match the authorization");
-    }
-    std::string verifier = Get(p, "code_verifier");
-    if (!ac.code_challenge.empty()) {
-      if (!IsPkceString(verifier)) {
-        return OAuthError(400, "invalid_grant", "a valid code_verifier is required");
-      }
-      std::string computed = auth::Base64UrlEncode(auth::Sha256(verifier));
-      if (!auth::ConstantTimeEquals(computed, ac.code_challenge)) {
-        return OAuthError(400, "invalid_grant", "code_verifier does not match the challenge");
-      }
-    } else if (!verifier.empty()) {
-      return OAuthError(400, "invalid_grant", "no code_challenge was sent for this code");
-    }
-    auth::ScopeSet scopes = auth::ParseScopeString(ac.scope);
-    store::Grant g;
-    g.grant_id = ac.grant_id;
-    g.client_id = ac.client_id;
-    g.username = ac.username;
-    g.patient_id = ac.patient_id;
-    g.scope = ac.scope;
-    g.created_at = now;
-    g.last_used_at = now;
-    std::string refresh;
-    if (scopes.others.count("offline_access") || scopes.others.count("online_access")) {
-      refresh = Random(32);
-      g.refresh_hash = Sha(refresh);
-      g.refresh_expires_at =
-          scopes.others.count("offline_access")
-              ? now + options_.refresh_days * 86400000LL
-              : now + options_.access_token_seconds * 1000LL * 16;  // online: a working session
-    }
-    if (Status put = store_.PutGrant(g); !put.ok()) {
-      return StoreFailure("put_grant", put);
+    if (refused.has_value()) {
+      return std::move(*refused);
     }
     // A new grant for the same member and app supersedes the oldest beyond the limit, so that
     // launches do not pile up live grants (and refresh tokens) without bound.
@@ -1119,7 +1137,7 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     }
     granted.invalid.clear();
     auto snap = keys_.Get();
-    if (snap == nullptr || snap->current == nullptr) {
+    if (snap == nullptr || snap->access_token_key == nullptr) {
       return OAuthError(503, "temporarily_unavailable", "signing keys are not available");
     }
     store::Grant g;
@@ -1134,9 +1152,9 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     }
     int64_t now_s = now / 1000;
     int lifetime = std::min(options_.access_token_seconds, 300);  // backend tokens: 5 minutes
-    auto token = SignAccessToken(
-        *snap->current, {options_.issuer, options_.fhir_base, client.client_id, client.client_id,
-                         g.scope, g.grant_id, "", "", now_s, lifetime});
+    auto token = SignAccessToken(*snap->access_token_key,
+                                 {options_.issuer, options_.fhir_base, client.client_id,
+                                  client.client_id, g.scope, g.grant_id, "", "", now_s, lifetime});
     if (!token.ok()) {
       return OAuthError(500, "server_error", "could not issue tokens");
     }

@@ -9,16 +9,33 @@ KeyManager::KeyManager(store::AuthStore& store, const base::Clock& clock, int re
       retain_seconds_(retain_seconds),
       refresh_seconds_(refresh_seconds) {}
 
+namespace {
+
+constexpr auth::KeyType kKinds[] = {auth::KeyType::kRsa, auth::KeyType::kEcP256};
+
+// Generates a key of `type` and stores it as current.
+StatusOr<std::string> AddKey(store::AuthStore& store, auth::KeyType type, base::Millis at) {
+  ASSIGN_OR_RETURN(auth::SigningKey key, auth::SigningKey::Generate(type));
+  ASSIGN_OR_RETURN(std::string pem, key.ToPem());
+  RETURN_IF_ERROR(store.PutSigningKey({key.kid(), pem, at, 0}));
+  return key.kid();
+}
+
+}  // namespace
+
 Status KeyManager::Init() {
   ASSIGN_OR_RETURN(auto keys, store_.ListSigningKeys());
-  bool has_current = false;
-  for (const auto& k : keys) {
-    has_current = has_current || k.retired_at == 0;
-  }
-  if (!has_current) {
-    ASSIGN_OR_RETURN(auth::SigningKey key, auth::SigningKey::Generate());
-    ASSIGN_OR_RETURN(std::string pem, key.ToPem());
-    RETURN_IF_ERROR(store_.PutSigningKey({key.kid(), pem, clock_.NowMillis(), 0}));
+  for (auth::KeyType type : kKinds) {
+    bool has_current = false;
+    for (const auto& k : keys) {
+      if (k.retired_at == 0) {
+        auto key = auth::SigningKey::FromPem(k.private_pem);
+        has_current = has_current || (key.ok() && key->type() == type);
+      }
+    }
+    if (!has_current) {
+      RETURN_IF_ERROR(AddKey(store_, type, clock_.NowMillis()).status());
+    }
   }
   return Load();
 }
@@ -48,12 +65,17 @@ Status KeyManager::Load() {
     }
     ASSIGN_OR_RETURN(auth::SigningKey key, auth::SigningKey::FromPem(k.private_pem));
     RETURN_IF_ERROR(snap->published.Add(key.public_key()));
-    if (k.retired_at == 0) {
-      snap->current = std::make_shared<auth::SigningKey>(std::move(key));  // newest wins
+    if (k.retired_at == 0) {  // oldest first, so the newest current key of each kind wins
+      auto& slot = key.type() == auth::KeyType::kRsa ? snap->id_token_key : snap->access_token_key;
+      slot = std::make_shared<auth::SigningKey>(std::move(key));
     }
   }
-  if (snap->current == nullptr) {
-    return InternalError("no current signing key");
+  if (snap->id_token_key == nullptr) {
+    return InternalError("no current RSA signing key");
+  }
+  if (snap->access_token_key == nullptr) {
+    // A store written before access tokens had a key of their own (Init adds one).
+    snap->access_token_key = snap->id_token_key;
   }
   snap->loaded_at = now;
   std::lock_guard<std::mutex> lock(mu_);
@@ -97,14 +119,16 @@ std::shared_ptr<const KeyManager::Snapshot> KeyManager::GetForKid(const std::str
   return snap;
 }
 
-StatusOr<std::string> KeyManager::Rotate() {
-  ASSIGN_OR_RETURN(auth::SigningKey key, auth::SigningKey::Generate());
-  ASSIGN_OR_RETURN(std::string pem, key.ToPem());
+StatusOr<std::vector<std::string>> KeyManager::Rotate() {
   base::Millis now = clock_.NowMillis();
   RETURN_IF_ERROR(store_.RetireSigningKeys(now));
-  RETURN_IF_ERROR(store_.PutSigningKey({key.kid(), pem, now + 1, 0}));
+  std::vector<std::string> kids;
+  for (auth::KeyType type : kKinds) {
+    ASSIGN_OR_RETURN(std::string kid, AddKey(store_, type, now + 1));
+    kids.push_back(std::move(kid));
+  }
   RETURN_IF_ERROR(Load());
-  return key.kid();
+  return kids;
 }
 
 }  // namespace portico::oauth

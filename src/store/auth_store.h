@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -195,10 +196,18 @@ class AuthStore {
   virtual Status AddAuthRequest(const AuthRequest& request, base::Millis now, int max_per_session,
                                 int max_per_client) = 0;
 
-  // Codes. TakeCode atomically marks an unused code used and returns it; a code that was already
-  // used comes back with used = true (so the caller can revoke what it issued).
+  // Codes. RedeemCode atomically marks an unused code used and returns it; a code that was
+  // already used comes back with used = true (so the caller can revoke what it issued). When the
+  // code was unused and `grant_for` (if set) returns a grant, that grant is stored (as PutGrant)
+  // in the same transaction, so a code exchange is one durable commit. `grant_for` runs under
+  // the store's write lock: it must only decide, never call the store.
+  using GrantFor = std::function<std::optional<Grant>(const AuthCode&)>;
   virtual Status PutCode(const AuthCode& code) = 0;
-  virtual StatusOr<std::optional<AuthCode>> TakeCode(const std::string& code_hash) = 0;
+  virtual StatusOr<std::optional<AuthCode>> RedeemCode(const std::string& code_hash,
+                                                       const GrantFor& grant_for) = 0;
+  StatusOr<std::optional<AuthCode>> TakeCode(const std::string& code_hash) {
+    return RedeemCode(code_hash, nullptr);
+  }
   // Inserts a new code (as PutCode) unless its user already holds `max_per_user` codes that are
   // neither used nor expired at `now` (kResourceExhausted; 0 = no limit).
   virtual Status AddCode(const AuthCode& code, base::Millis now, int max_per_user) = 0;

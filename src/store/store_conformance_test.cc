@@ -856,6 +856,45 @@ TEST_P(StoreConformance, CodeIsSingleUse) {
   EXPECT_TRUE((*auth_->TakeCode("ch"))->used);
 }
 
+TEST_P(StoreConformance, RedeemCodeStoresItsGrantInTheSameTransaction) {
+  ASSERT_TRUE(auth_->PutCode(MakeCode("ch")).ok());
+  int calls = 0;
+  auto grant_for = [&](const AuthCode& code) -> std::optional<Grant> {
+    ++calls;
+    EXPECT_FALSE(code.used);
+    EXPECT_EQ(code.grant_id, "g-1");
+    return MakeGrant(code.grant_id, code.username, code.patient_id, "refresh-1");
+  };
+  auto first = auth_->RedeemCode("ch", grant_for);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_TRUE(first->has_value());
+  EXPECT_FALSE((*first)->used);
+  EXPECT_EQ(calls, 1);
+  auto stored = auth_->FindGrantByRefresh("refresh-1");
+  ASSERT_TRUE(stored.ok());
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->grant_id, "g-1");
+  EXPECT_EQ((*stored)->patient_id, "p1");
+
+  // A used code never reaches the decision, so it can never issue a second grant.
+  auto again = auth_->RedeemCode("ch", grant_for);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)->used);
+  EXPECT_EQ(calls, 1);
+
+  // A refusal stores no grant, yet the code is used up.
+  ASSERT_TRUE(auth_->PutCode(MakeCode("refused")).ok());
+  auto refused = auth_->RedeemCode("refused", [&](const AuthCode&) -> std::optional<Grant> {
+    ++calls;
+    return std::nullopt;
+  });
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE((*refused)->used);
+  EXPECT_EQ(calls, 2);
+  EXPECT_TRUE((*auth_->TakeCode("refused"))->used);
+  EXPECT_EQ(auth_->ListGrants("alice")->size(), 1u);
+}
+
 TEST_P(StoreConformance, PutCodePurgesLongExpiredCodes) {
   ASSERT_TRUE(auth_->PutCode(MakeCode("old")).ok());
   AuthCode later = MakeCode("later");

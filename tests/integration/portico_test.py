@@ -289,6 +289,64 @@ def jwt_claims(token):
     return json.loads(base64.urlsafe_b64decode(payload))
 
 
+def _der(tag, body):
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + body
+
+
+def _der_int(raw):
+    raw = raw.lstrip(b"\0") or b"\0"
+    return _der(0x02, (b"\0" + raw) if raw[0] & 0x80 else raw)
+
+
+def _b64u(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwk_to_pem(jwk):
+    """SubjectPublicKeyInfo PEM of a public RSA or EC P-256 JWK, built from its members alone."""
+    if jwk["kty"] == "RSA":
+        alg = _der(0x30, bytes.fromhex("06092a864886f70d010101") + b"\x05\x00")
+        key = _der(0x30, _der_int(_b64u(jwk["n"])) + _der_int(_b64u(jwk["e"])))
+    else:
+        assert jwk["crv"] == "P-256", jwk
+        alg = _der(0x30, bytes.fromhex("06072a8648ce3d0201" "06082a8648ce3d030107"))
+        key = b"\x04" + _b64u(jwk["x"]) + _b64u(jwk["y"])
+    der = _der(0x30, alg + _der(0x03, b"\0" + key))
+    body = base64.b64encode(der).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN PUBLIC KEY-----\n" + "\n".join(lines) + "\n-----END PUBLIC KEY-----\n"
+
+
+def jws_verifies(token, jwks):
+    """True when `token`'s signature verifies with the JWKS key its kid names, checked by the
+    openssl command line tool (independent of Portico's code). RS256 and ES256 only."""
+    head_b64, payload_b64, sig_b64 = token.split(".")
+    header = json.loads(_b64u(head_b64))
+    keys = [k for k in jwks["keys"] if k.get("kid") == header.get("kid")]
+    if len(keys) != 1 or header.get("alg") not in ("RS256", "ES256"):
+        return False
+    sig = _b64u(sig_b64)
+    if header["alg"] == "ES256":
+        if keys[0]["kty"] != "EC" or len(sig) != 64:
+            return False
+        sig = _der(0x30, _der_int(sig[:32]) + _der_int(sig[32:]))
+    elif keys[0]["kty"] != "RSA":
+        return False
+    with tempfile.TemporaryDirectory() as d:
+        for name, data in (("key.pem", jwk_to_pem(keys[0]).encode()), ("sig", sig),
+                           ("input", f"{head_b64}.{payload_b64}".encode())):
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", os.path.join(d, "key.pem"),
+                            "-signature", os.path.join(d, "sig"), os.path.join(d, "input")],
+                           capture_output=True, text=True)
+        return r.returncode == 0 and "Verified OK" in r.stdout
+
+
 def register_client(db, client_id="app", redirect="http://app.example/cb", secret=None,
                     public=False, extra=()):
     args = ["client", "add", "--db", db_arg(db), "--client-id", client_id,

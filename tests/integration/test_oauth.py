@@ -10,8 +10,8 @@ import time
 import unittest
 import urllib.parse
 
-from portico_test import (Browser, Server, add_user, authorize, exchange, jwt_claims,
-                          register_client, run, token_request)
+from portico_test import (Browser, Server, add_user, authorize, exchange, jws_verifies,
+                          jwt_claims, register_client, run, token_request)
 
 REDIRECT = "http://app.example/callback"
 SCOPE = ("launch/patient openid fhirUser offline_access patient/Patient.read "
@@ -81,6 +81,10 @@ class OAuthTest(unittest.TestCase):
         jwks = self.server.get("/oauth/jwks").json()
         rsa = [k for k in jwks["keys"] if k["kty"] == "RSA"]
         self.assertTrue(rsa and all("kid" in k and "n" in k and "e" in k for k in rsa))
+        self.assertEqual([k["alg"] for k in rsa], ["RS256"])
+        # Access tokens have a P-256 key of their own.
+        ec = [k for k in jwks["keys"] if k["kty"] == "EC"]
+        self.assertEqual([(k["crv"], k["alg"], k["use"]) for k in ec], [("P-256", "ES256", "sig")])
         self.assertFalse(any("d" in k for k in jwks["keys"]))
         cs = self.server.get("/fhir/metadata").json()
         sec = cs["rest"][0]["security"]
@@ -105,8 +109,23 @@ class OAuthTest(unittest.TestCase):
         self.assertIn("refresh_token", body)
         at = jwt_claims(body["access_token"])
         header = json.loads(base64.urlsafe_b64decode(body["access_token"].split(".")[0] + "=="))
-        self.assertEqual(header["alg"], "RS256")
+        self.assertEqual((header["alg"], header["typ"]), ("ES256", "at+jwt"))
         self.assertIn("kid", header)
+        # Both tokens verify, by openssl, with the keys the JWKS publishes: the access token
+        # with the ES256 key, the ID token with the RS256 key SMART requires for it.
+        jwks = self.server.get("/oauth/jwks").json()
+        self.assertTrue(jws_verifies(body["access_token"], jwks))
+        self.assertTrue(jws_verifies(body["id_token"], jwks))
+        id_header = json.loads(base64.urlsafe_b64decode(body["id_token"].split(".")[0] + "=="))
+        self.assertEqual(id_header["alg"], "RS256")
+        self.assertNotEqual(id_header["kid"], header["kid"])
+        tampered = body["access_token"][:-6] + ("AAAAAA" if not body["access_token"].endswith(
+            "AAAAAA") else "BBBBBB")
+        self.assertFalse(jws_verifies(tampered, jwks))
+        # An ID token is no access token, though the same server signed it.
+        self.assertEqual(self.get("/fhir/Patient/demo-member-3", body["id_token"]).status, 401)
+        self.assertEqual(self.get("/fhir/Patient/demo-member-3", body["access_token"]).status,
+                         200)
         for claim in ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "patient"]:
             self.assertIn(claim, at)
         self.assertEqual(at["aud"], self.server.base)
@@ -397,17 +416,17 @@ class OAuthTest(unittest.TestCase):
         old_kid = json.loads(base64.urlsafe_b64decode(
             body["access_token"].split(".")[0] + "=="))["kid"]
         out = run("keys", "rotate", "--db", f"sqlite:{self.db}").stdout
-        self.assertIn("new signing key", out)
+        self.assertIn("new signing keys", out)
         self.assertEqual(self.get("/fhir/Patient/demo-member-3", body["access_token"]).status,
                          200)
         # Nodes pick up the new key within seconds; the old one stays published.
         deadline = time.time() + 15
         kids = set()
-        while time.time() < deadline and len(kids) < 2:
+        while time.time() < deadline and len(kids) < 4:
             kids = {k["kid"] for k in self.server.get("/oauth/jwks").json()["keys"]}
             time.sleep(0.2)
         self.assertIn(old_kid, kids)
-        self.assertEqual(len(kids), 2)
+        self.assertEqual(len(kids), 4)  # the old and the new key of each kind
         body2, _ = self.login_and_exchange()
         new_kid = json.loads(base64.urlsafe_b64decode(
             body2["access_token"].split(".")[0] + "=="))["kid"]

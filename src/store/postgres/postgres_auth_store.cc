@@ -208,6 +208,21 @@ AuditEvent ToAudit(const PgResult& r, int i) {
 
 int64_t B(bool b) { return b ? 1 : 0; }
 
+Status UpsertGrant(PgConn& db, const Grant& g) {
+  static const std::string kSql =
+      S({"INSERT INTO auth_grant (", kGrantColumns,
+         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (grant_id) DO UPDATE "
+         "SET client_id = excluded.client_id, username = excluded.username, "
+         "patient_id = excluded.patient_id, scope = excluded.scope, "
+         "refresh_hash = excluded.refresh_hash, refresh_expires_at = excluded.refresh_expires_at, "
+         "created_at = excluded.created_at, last_used_at = excluded.last_used_at, "
+         "revoked = excluded.revoked"});
+  return db
+      .Exec(kSql, {g.grant_id, g.client_id, g.username, g.patient_id, g.scope, g.refresh_hash,
+                   g.refresh_expires_at, g.created_at, g.last_used_at, B(g.revoked)})
+      .status();
+}
+
 }  // namespace
 
 StatusOr<PgResult> PostgresAuthStore::Exec(const std::string& sql,
@@ -548,20 +563,37 @@ Status PostgresAuthStore::PutCode(const AuthCode& c) {
   return Status::Ok();
 }
 
-StatusOr<std::optional<AuthCode>> PostgresAuthStore::TakeCode(const std::string& code_hash) {
+StatusOr<std::optional<AuthCode>> PostgresAuthStore::RedeemCode(const std::string& code_hash,
+                                                                const GrantFor& grant_for) {
   // The UPDATE takes the row lock: of concurrent callers (on any node) exactly one sees a row
   // in `taken`; the others wait for it, re-check used = 0 and find nothing.
   static const std::string kSql =
       S({"WITH taken AS (UPDATE auth_code SET used = 1 WHERE code_hash = $1 AND used = 0 "
          "RETURNING code_hash) SELECT ",
          kCodeColumns, ", (SELECT COUNT(*) FROM taken) FROM auth_code WHERE code_hash = $1"});
-  ASSIGN_OR_RETURN(PgResult r, Exec(kSql, {code_hash}));
-  if (r.rows() == 0) {
-    return std::optional<AuthCode>();
+  std::optional<AuthCode> code;
+  auto redeem = [&](PgConn& db) -> Status {
+    ASSIGN_OR_RETURN(PgResult r, db.Exec(kSql, {code_hash}));
+    if (r.rows() == 0) {
+      return Status::Ok();
+    }
+    code = ToCode(r, 0);
+    code->used = r.Int(0, 12) == 0;  // as it was before this call
+    if (!code->used && grant_for) {
+      if (std::optional<Grant> grant = grant_for(*code); grant.has_value()) {
+        return UpsertGrant(db, *grant);
+      }
+    }
+    return Status::Ok();
+  };
+  if (grant_for) {
+    RETURN_IF_ERROR(InTransaction(redeem));
+  } else {
+    // One statement is its own transaction.
+    ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
+    RETURN_IF_ERROR(redeem(*conn));
   }
-  AuthCode code = ToCode(r, 0);
-  code.used = r.Int(0, 12) == 0;  // as it was before this call
-  return std::optional<AuthCode>(std::move(code));
+  return code;
 }
 
 Status PostgresAuthStore::AddCode(const AuthCode& c, base::Millis now, int max_per_user) {
@@ -597,17 +629,8 @@ Status PostgresAuthStore::AddCode(const AuthCode& c, base::Millis now, int max_p
 // ---- Grants ----
 
 Status PostgresAuthStore::PutGrant(const Grant& g) {
-  static const std::string kSql =
-      S({"INSERT INTO auth_grant (", kGrantColumns,
-         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (grant_id) DO UPDATE "
-         "SET client_id = excluded.client_id, username = excluded.username, "
-         "patient_id = excluded.patient_id, scope = excluded.scope, "
-         "refresh_hash = excluded.refresh_hash, refresh_expires_at = excluded.refresh_expires_at, "
-         "created_at = excluded.created_at, last_used_at = excluded.last_used_at, "
-         "revoked = excluded.revoked"});
-  return Exec(kSql, {g.grant_id, g.client_id, g.username, g.patient_id, g.scope, g.refresh_hash,
-                     g.refresh_expires_at, g.created_at, g.last_used_at, B(g.revoked)})
-      .status();
+  ASSIGN_OR_RETURN(PgPool::Lease conn, store_.Primary());
+  return UpsertGrant(*conn, g);
 }
 
 StatusOr<std::optional<Grant>> PostgresAuthStore::GetGrant(const std::string& grant_id) {

@@ -4,7 +4,7 @@
 //
 // Contracts beyond AuthStore: the same as SqliteAuthStore (see sqlite_auth_store.h), namely
 // PutCode / PutSigningKey never overwrite (kAborted), PutGrant refuses a refresh hash held by
-// another grant, TakeCode has exactly one winner among concurrent callers (on any node),
+// another grant, RedeemCode has exactly one winner among concurrent callers (on any node),
 // RotateRefresh never matches an empty `old_hash`, unknown ids are no-ops, RemoveUser /
 // RemoveClient revoke grants in the same transaction, list orders as documented there, expired
 // requests and codes are purged opportunistically, and no error message carries a secret.
@@ -55,7 +55,8 @@ class PostgresAuthStore : public AuthStore {
                         int max_per_client) override;
 
   Status PutCode(const AuthCode& code) override;
-  StatusOr<std::optional<AuthCode>> TakeCode(const std::string& code_hash) override;
+  StatusOr<std::optional<AuthCode>> RedeemCode(const std::string& code_hash,
+                                               const GrantFor& grant_for) override;
   Status AddCode(const AuthCode& code, base::Millis now, int max_per_user) override;
 
   Status PutGrant(const Grant& grant) override;

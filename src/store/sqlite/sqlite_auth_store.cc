@@ -465,6 +465,25 @@ StatusOr<int> Execute(Connection& db, const std::string& sql, BindFn bind) {
 
 void NoBind(Statement&) {}
 
+Status UpsertGrant(Connection& db, const Grant& g) {
+  static const std::string kSql = Sql(
+      {"INSERT INTO auth_grant (", kGrantColumns,
+       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (grant_id) DO UPDATE SET "
+       "client_id = excluded.client_id, username = excluded.username, "
+       "patient_id = excluded.patient_id, scope = excluded.scope, "
+       "refresh_hash = excluded.refresh_hash, refresh_expires_at = excluded.refresh_expires_at, "
+       "created_at = excluded.created_at, last_used_at = excluded.last_used_at, "
+       "revoked = excluded.revoked"});
+  return Execute(db, kSql,
+                 [&](Statement& st) {
+                   st.Bind(1, g.grant_id).Bind(2, g.client_id).Bind(3, g.username);
+                   st.Bind(4, g.patient_id).Bind(5, g.scope).Bind(6, g.refresh_hash);
+                   st.Bind(7, g.refresh_expires_at).Bind(8, g.created_at).Bind(9, g.last_used_at);
+                   st.Bind(10, int64_t{g.revoked ? 1 : 0});
+                 })
+      .status();
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<SqliteAuthStore>> SqliteAuthStore::Open(SqliteStore& store) {
@@ -872,7 +891,8 @@ Status SqliteAuthStore::PutCode(const AuthCode& c) {
   return txn.Commit();
 }
 
-StatusOr<std::optional<AuthCode>> SqliteAuthStore::TakeCode(const std::string& code_hash) {
+StatusOr<std::optional<AuthCode>> SqliteAuthStore::RedeemCode(const std::string& code_hash,
+                                                              const GrantFor& grant_for) {
   static const std::string kSelect =
       Sql({"SELECT ", kCodeColumns, " FROM auth_code WHERE code_hash = ?"});
   WriteTxn txn(store_);
@@ -883,10 +903,15 @@ StatusOr<std::optional<AuthCode>> SqliteAuthStore::TakeCode(const std::string& c
       Execute(txn.db(), "UPDATE auth_code SET used = 1 WHERE code_hash = ? AND used = 0", bind));
   ASSIGN_OR_RETURN(std::optional<AuthCode> code,
                    QueryOne<AuthCode>(txn.db(), kSelect, bind, RowToCode));
-  RETURN_IF_ERROR(txn.Commit());
   if (code.has_value()) {
     code->used = taken == 0;  // as it was before this call
+    if (!code->used && grant_for) {
+      if (std::optional<Grant> grant = grant_for(*code); grant.has_value()) {
+        RETURN_IF_ERROR(UpsertGrant(txn.db(), *grant));
+      }
+    }
   }
+  RETURN_IF_ERROR(txn.Commit());
   return code;
 }
 
@@ -928,22 +953,8 @@ Status SqliteAuthStore::AddCode(const AuthCode& c, base::Millis now, int max_per
 // ---- Grants ----
 
 Status SqliteAuthStore::PutGrant(const Grant& g) {
-  static const std::string kSql = Sql(
-      {"INSERT INTO auth_grant (", kGrantColumns,
-       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (grant_id) DO UPDATE SET "
-       "client_id = excluded.client_id, username = excluded.username, "
-       "patient_id = excluded.patient_id, scope = excluded.scope, "
-       "refresh_hash = excluded.refresh_hash, refresh_expires_at = excluded.refresh_expires_at, "
-       "created_at = excluded.created_at, last_used_at = excluded.last_used_at, "
-       "revoked = excluded.revoked"});
-  return WriteOne(kSql,
-                  [&](Statement& st) {
-                    st.Bind(1, g.grant_id).Bind(2, g.client_id).Bind(3, g.username);
-                    st.Bind(4, g.patient_id).Bind(5, g.scope).Bind(6, g.refresh_hash);
-                    st.Bind(7, g.refresh_expires_at).Bind(8, g.created_at).Bind(9, g.last_used_at);
-                    st.Bind(10, int64_t{g.revoked ? 1 : 0});
-                  })
-      .status();
+  SqliteStore::WriterLock lock = store_.LockWriter();
+  return UpsertGrant(store_.writer(), g);
 }
 
 StatusOr<std::optional<Grant>> SqliteAuthStore::GetGrant(const std::string& grant_id) {

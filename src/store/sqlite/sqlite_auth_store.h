@@ -14,7 +14,7 @@
 //     unused). PutSigningKey likewise never overwrites a key (kAborted on a duplicate kid).
 //   - PutGrant inserts or updates in place; a refresh_hash already held by another grant is an
 //     error (never silently replaces the other grant).
-//   - TakeCode returns the code even when expired; the caller checks expires_at.
+//   - RedeemCode returns the code even when expired; the caller checks expires_at.
 //   - RotateRefresh never matches an empty `old_hash`.
 //   - RevokeGrant, TouchGrant, RecordLoginFailure and ResetLoginFailures on unknown ids are
 //     no-ops returning OK.
@@ -79,7 +79,8 @@ class SqliteAuthStore : public AuthStore {
                         int max_per_client) override;
 
   Status PutCode(const AuthCode& code) override;
-  StatusOr<std::optional<AuthCode>> TakeCode(const std::string& code_hash) override;
+  StatusOr<std::optional<AuthCode>> RedeemCode(const std::string& code_hash,
+                                               const GrantFor& grant_for) override;
   Status AddCode(const AuthCode& code, base::Millis now, int max_per_user) override;
 
   Status PutGrant(const Grant& grant) override;
