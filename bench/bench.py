@@ -519,6 +519,10 @@ def summarize(runs, extra=()):
     return s
 
 
+def wanted(a, scenario):
+    return not a.scenarios or scenario in a.scenarios.split()
+
+
 def start_server(a, db, workdir):
     """A fresh server and a patient access token obtained through the SMART flow."""
     server = PorticoServer(a.bin, db, a.threads, workdir)
@@ -587,6 +591,8 @@ def bench_size(a, members, nginx_holder, results):
     nginx = nginx_holder[0]
 
     for name, path in READS + [("introspect", None)]:
+        if not wanted(a, name):
+            continue
         server, access = start_server(a, db, workdir)
         try:
             bearer = {"Authorization": "Bearer " + access}
@@ -618,20 +624,21 @@ def bench_size(a, members, nginx_holder, results):
     # nginx, the reference limit, measured in the same way right after
     paced = write_lua(os.path.join(workdir, "nginx-paced.lua"), delay_ms=delay)
     run_wrk(nginx.url, 1, 4, 1)
-    for run in range(a.runs):
+    for run in range(a.runs if wanted(a, "nginx-static") else 0):
         r = measure_wrk(a, "nginx-static", nginx.worker_pids(), nginx.url, None, paced)
         scen.setdefault("nginx-static", []).append(r)
         log(f"{members} run {run + 1} nginx-static: {r['rps']:.0f} req/s, "
             f"{r['cpu_us']:.1f} us cpu/req, p50 {r['p50']} p99 {r['p99']} ms")
 
-    # token endpoint: authorization_code exchange
+    # token endpoint: authorization_code exchange. Peak: wrk, one connection per thread, each
+    # code once (bench/token-code.lua); latency: the Python client at a fixed rate.
     server, access = start_server(a, db, workdir)
     try:
-        for run in range(a.runs):
+        for run in range(a.runs if wanted(a, "token-code") else 0):
             codes = make_codes(server, a.codes + a.paced_codes)
             with Probe(server.pid) as pr:
-                peak = drive(server.host, server.port,
-                             [exchange_job(c, v) for c, v in codes[:a.codes]], a.py_threads)
+                peak = wrk_tokens(a, server, "token-code.lua", workdir,
+                                  codes="".join(f"{c} {v}\n" for c, v in codes[:a.codes]))
             lat = drive(server.host, server.port,
                         [exchange_job(c, v) for c, v in codes[a.codes:]], a.py_threads,
                         rate=a.token_rate)
@@ -643,17 +650,19 @@ def bench_size(a, members, nginx_holder, results):
     finally:
         server.stop(a.stop_timeout)
 
-    # token endpoint: refresh chains, one per client thread; each call rotates the token
+    # token endpoint: refresh chains, one per connection; each call rotates the token
     server, access = start_server(a, db, workdir)
     try:
-        for run in range(a.runs):
-            seeds = make_codes(server, a.py_threads)
+        for run in range(a.runs if wanted(a, "token-refresh") else 0):
+            seeds = make_codes(server, a.token_conns + a.py_threads)
             tokens = [pt.exchange(server, c, v, CLIENT, SECRET, REDIRECT).json()["refresh_token"]
                       for c, v in seeds]
             with Probe(server.pid) as pr:
-                peak = drive_chains(server, tokens, a.refreshes // a.py_threads)
-            lat = drive_chains(server, tokens,
-                               max(1, a.token_rate * a.duration // a.py_threads),
+                peak = wrk_tokens(a, server, "token-refresh.lua", workdir,
+                                  tokens="\n".join(tokens[:a.token_conns]) + "\n")
+            paced = tokens[a.token_conns:]
+            lat = drive_chains(server, paced,
+                               max(1, a.token_rate * a.duration // len(paced)),
                                rate=a.token_rate)
             r = {"rps": peak["rps"], "cpu_us": pr.cpu / max(1, peak["requests"]) * 1e6,
                  "hwm_kb": pr.hwm_kb, "p50": lat["p50"], "p99": lat["p99"],
@@ -707,6 +716,28 @@ def drive_chains(server, tokens, per_chain, rate=None):
             "p99": percentile(lat, 99), "non2xx": errors[0]}
 
 
+def wrk_tokens(a, server, script, workdir, codes=None, tokens=None):
+    """Peak token-endpoint throughput with wrk: one keep-alive connection per wrk thread, each
+    running bench/<script> (a chain of refreshes, or its share of the codes). Returns rps from
+    the successful calls and the time the script measured, and the requests wrk sent."""
+    env = {"BASIC": "Basic " + base64.b64encode(f"{CLIENT}:{SECRET}".encode()).decode(),
+           "REDIRECT": REDIRECT, "NTHREADS": str(a.token_conns)}
+    for name, text in (("CODES", codes), ("TOKENS", tokens)):
+        if text is not None:
+            path = os.path.join(workdir, name.lower() + ".txt")
+            with open(path, "w") as f:
+                f.write(text)
+            env[name] = path
+    r = run_wrk(server.root + "/oauth/token", a.token_conns, a.token_conns, a.duration,
+                os.path.join(HERE, script), env)
+    m = re.search(r"token_ok (\d+) elapsed_us (\d+)", r["raw"])
+    if not m or int(m.group(2)) <= 0:
+        raise RuntimeError(f"{script}: no result from wrk: {r['raw'][-500:]}")
+    ok, elapsed = int(m.group(1)), int(m.group(2)) / 1e6
+    return {"rps": ok / elapsed, "requests": r["requests"],
+            "non2xx": r["non2xx"]}
+
+
 # ---- report --------------------------------------------------------------------------------
 
 ORDER = ["read-patient", "read-eob", "search-eob", "search-obs", "introspect", "token-code",
@@ -749,7 +780,7 @@ def report(results, out):
             sc = s["scenarios"].get(name)
             if not sc:
                 continue
-            ng = s["scenarios"]["nginx-static"]["rps"]
+            ng = s["scenarios"].get("nginx-static", {}).get("rps")
             ratio = sc["rps"] / ng if ng else None
             lines.append(f"| {name} | {s['members']:,} | {fmt(sc['rps'])} | {fmt(ratio, 2)} | "
                          f"{fmt(sc['cpu_us'], 1)} | {fmt(sc['p50'], 2)} | {fmt(sc['p99'], 2)} | "
@@ -805,6 +836,8 @@ def plot(results, out):
     if not shutil.which("gnuplot"):
         return None
     sizes = results["sizes"]
+    if any(n not in s["scenarios"] for s in sizes for n in ORDER):
+        return None  # a partial run (--scenarios): nothing to plot
     dat = os.path.join(out, "plot.dat")
     names = [n for n in ORDER if n != "nginx-static"]
     with open(dat, "w") as f:
@@ -866,6 +899,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--sizes", default="1000 10000 100000")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--scenarios", default="",
+                    help="only these scenarios (space-separated names, e.g. \"token-code "
+                         "introspect\"); default all")
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk measurement")
     ap.add_argument("--conns", type=int, default=32, help="wrk connections for peak throughput")
     ap.add_argument("--wrk-threads", type=int, default=1)
@@ -873,10 +909,12 @@ def main():
     ap.add_argument("--rate", type=int, default=1000, help="paced request rate for latency")
     ap.add_argument("--lat-conns", type=int, default=4, help="connections for the paced run")
     ap.add_argument("--token-rate", type=int, default=50, help="paced token requests/s")
-    ap.add_argument("--codes", type=int, default=100, help="codes exchanged per peak run")
+    ap.add_argument("--codes", type=int, default=1000, help="codes exchanged per peak run")
     ap.add_argument("--paced-codes", type=int, default=60)
-    ap.add_argument("--refreshes", type=int, default=1200, help="refreshes per peak run")
-    ap.add_argument("--py-threads", type=int, default=4)
+    ap.add_argument("--token-conns", type=int, default=4,
+                    help="wrk threads, one connection each, for the token endpoint's peak")
+    ap.add_argument("--py-threads", type=int, default=4,
+                    help="Python client threads for the paced token-endpoint latency")
     ap.add_argument("--chunk", type=int, default=20000, help="resources per import file")
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--data", help="where generated data is cached (default OUT/data)")
