@@ -301,6 +301,10 @@ int RunServe(const Config& config) {
       return r;
     }
     if (as->Handles(p)) {
+      // Introspection only reads: the client lookup and the grant check share one snapshot
+      // (one read transaction instead of two).
+      std::unique_ptr<store::ReadScope> pinned =
+          p == "/oauth/introspect" ? st.resources->PinReads() : nullptr;
       r = as->Handle(req);
     } else if (oauth::AdminServer::Handles(p)) {
       return admin->Handle(req);  // operators only: no CORS
