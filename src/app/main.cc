@@ -240,8 +240,9 @@ int main(int argc, char** argv) {
   CLI::App* keys = app.add_subcommand("keys", "Manage the token-signing keys.");
   keys->require_subcommand(1);
   CLI::App* keys_rotate = keys->add_subcommand(
-      "rotate", "Start signing with a new key; old keys stay published until their tokens "
-                "expire.");
+      "rotate",
+      "Start signing with new keys (RSA for ID tokens, P-256 for access tokens); old "
+      "keys stay published until their tokens expire.");
   keys_rotate->add_option("--db", admin_db, kDbHelp)->required();
 
   // token
