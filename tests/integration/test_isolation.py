@@ -716,10 +716,28 @@ def b64json(obj):
     return b64url(json.dumps(obj, separators=(",", ":")).encode())
 
 
-def rs256(header, claims, pem_path):
+def der_to_jose(der, size=32):
+    """An ECDSA signature as OpenSSL writes it (DER SEQUENCE of INTEGER r, s) in the JOSE form
+    R || S that JWS uses."""
+    assert der[0] == 0x30, der
+    pos = 2 if der[1] < 0x80 else 2 + (der[1] & 0x7F)
+    out = b""
+    for _ in range(2):
+        assert der[pos] == 0x02, der
+        n = der[pos + 1]
+        out += der[pos + 2:pos + 2 + n].lstrip(b"\0").rjust(size, b"\0")
+        pos += 2 + n
+    return out
+
+
+def sign_jwt(header, claims, pem_path):
+    """A JWS signed by the openssl tool with the key at pem_path: RS256 (RSA key) or ES256
+    (P-256 key), as header["alg"] says."""
     signing_input = f"{b64json(header)}.{b64json(claims)}"
     sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", pem_path],
                          input=signing_input.encode(), capture_output=True, check=True).stdout
+    if header.get("alg") == "ES256":
+        sig = der_to_jose(sig)
     return f"{signing_input}.{b64url(sig)}"
 
 
@@ -748,16 +766,27 @@ class TokenTest(unittest.TestCase):
         cls.token = cls.body["access_token"]
         cls.header = json.loads(base64.urlsafe_b64decode(cls.token.split(".")[0] + "=="))
         cls.claims = jwt_claims(cls.token)
-        with sqlite3.connect(cls.w.db) as db:
-            pem = db.execute("SELECT private_pem FROM auth_signing_key WHERE kid = ?",
-                             (cls.header["kid"],)).fetchone()[0]
+        # The server's two keys: P-256 for access tokens, RSA for ID tokens.
+        cls.rsa_kid = json.loads(base64.urlsafe_b64decode(
+            cls.body["id_token"].split(".")[0] + "=="))["kid"]
         cls.server_key = os.path.join(cls.dir, "server.pem")
-        with open(cls.server_key, "w") as f:
-            f.write(pem)
+        cls.server_rsa_key = os.path.join(cls.dir, "server-rsa.pem")
+        with sqlite3.connect(cls.w.db) as db:
+            for kid, path in ((cls.header["kid"], cls.server_key),
+                              (cls.rsa_kid, cls.server_rsa_key)):
+                pem = db.execute("SELECT private_pem FROM auth_signing_key WHERE kid = ?",
+                                 (kid,)).fetchone()[0]
+                with open(path, "w") as f:
+                    f.write(pem)
         cls.public_pem = subprocess.run(["openssl", "pkey", "-in", cls.server_key, "-pubout"],
                                         capture_output=True, check=True).stdout
-        cls.other_key = os.path.join(cls.dir, "other.pem")
-        subprocess.run(["openssl", "genrsa", "-out", cls.other_key, "2048"],
+        # Keys the server never saw, of each kind its tokens are signed with.
+        cls.other_key = os.path.join(cls.dir, "other-ec.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-out", cls.other_key],
+                       capture_output=True, check=True)
+        cls.other_rsa_key = os.path.join(cls.dir, "other-rsa.pem")
+        subprocess.run(["openssl", "genrsa", "-out", cls.other_rsa_key, "2048"],
                        capture_output=True, check=True)
 
     @classmethod
@@ -775,7 +804,7 @@ class TokenTest(unittest.TestCase):
                 claims.pop(k, None)
             else:
                 claims[k] = v
-        return rs256(header or self.header, claims, key or self.server_key)
+        return sign_jwt(header or self.header, claims, key or self.server_key)
 
     def assert_refused(self, token, label):
         r = self.fhir(token)
@@ -797,6 +826,12 @@ class TokenTest(unittest.TestCase):
                                                nbf=now - 600)).status, 200)
         self.assertEqual(self.fhir(self.forged(nbf=now + 10)).status, 200)
         self.assertEqual(self.fhir(self.forged(iat=now + 10, nbf=now + 10)).status, 200)
+        # Access tokens signed RS256 by the server's RSA key (as before access tokens had a key
+        # of their own) stay valid until they expire.
+        self.assertEqual(self.header["alg"], "ES256")
+        self.assertEqual(self.fhir(self.forged(
+            header=dict(self.header, alg="RS256", kid=self.rsa_kid),
+            key=self.server_rsa_key)).status, 200)
         # aud may be an array that includes this FHIR base.
         self.assertEqual(self.fhir(self.forged(aud=["https://other.example/fhir",
                                                     self.w.server.base])).status, 200)
@@ -823,8 +858,15 @@ class TokenTest(unittest.TestCase):
             "unknown grant": self.forged(gid="not-a-grant"),
             "unknown kid": self.forged(header=dict(self.header, kid="no-such-kid")),
             "unknown key, our kid": self.forged(key=self.other_key),
-            "unknown key, no kid": self.forged(header={"alg": "RS256", "typ": "JWT"},
+            "our key, no kid": self.forged(header={"alg": "ES256", "typ": "at+jwt"}),
+            "unknown key, no kid": self.forged(header={"alg": "ES256", "typ": "at+jwt"},
                                                key=self.other_key),
+            "unknown RSA key, no kid": self.forged(header={"alg": "RS256", "typ": "at+jwt"},
+                                                   key=self.other_rsa_key),
+            "unknown RSA key, our kid": self.forged(header=dict(self.header, alg="RS256"),
+                                                    key=self.other_rsa_key),
+            "not an access token (typ JWT)": self.forged(header=dict(self.header, typ="JWT")),
+            "no typ": self.forged(header={"alg": "ES256", "kid": self.header["kid"]}),
         }
         for label, token in cases.items():
             self.assert_refused(token, label)
@@ -839,14 +881,17 @@ class TokenTest(unittest.TestCase):
         jwk = next(k for k in jwks["keys"] if k["kid"] == self.header["kid"])
         for name, key in [("PEM", self.public_pem), ("PEM stripped", self.public_pem.strip()),
                           ("JWK", json.dumps(jwk).encode()),
-                          ("modulus", base64.urlsafe_b64decode(jwk["n"] + "=="))]:
+                          ("point", base64.urlsafe_b64decode(jwk["x"] + "=") +
+                           base64.urlsafe_b64decode(jwk["y"] + "="))]:
             for alg, digest in [("HS256", hashlib.sha256), ("HS512", hashlib.sha512)]:
                 hh = b64json({"alg": alg, "typ": "JWT", "kid": self.header["kid"]})
                 sig = b64url(hmac.new(key, f"{hh}.{p}".encode(), digest).digest())
                 cases[f"{alg} keyed with our public key ({name})"] = f"{hh}.{p}.{sig}"
-        ps = b64json(dict(self.header, alg="PS256"))
-        cases["RS256 signature labelled PS256"] = f"{ps}.{p}.{s}"
-        cases["ES256 label"] = f"{b64json(dict(self.header, alg='ES256'))}.{p}.{s}"
+        # The genuine ES256 signature under other algorithm names: none is usable with a P-256
+        # key (alg confusion), and ES384 wants a longer signature.
+        for alg in ("RS256", "PS256", "ES384", "ES512", "EdDSA"):
+            cases[f"ES256 signature labelled {alg}"] = (
+                f"{b64json(dict(self.header, alg=alg))}.{p}.{s}")
         flipped = s[:-2] + ("A" if s[-2] != "A" else "B") + s[-1]
         cases.update({
             "truncated signature": self.token[:-10],
@@ -889,7 +934,7 @@ class TokenTest(unittest.TestCase):
     def test_revoked_tokens_stop_at_once(self):
         body = self.w.login("alice")
         tok = body["access_token"]
-        resigned = rs256(self.header, jwt_claims(tok), self.server_key)
+        resigned = sign_jwt(self.header, jwt_claims(tok), self.server_key)
         self.assertEqual(self.fhir(tok).status, 200)
         self.assertEqual(self.fhir(resigned).status, 200)
         rv = self.w.server.request(
