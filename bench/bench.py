@@ -568,7 +568,9 @@ def bench_size(a, members, nginx_holder, results):
 
     workdir = os.path.join(a.out, "work", str(members))
     os.makedirs(workdir, exist_ok=True)
-    delay = max(1, round(a.lat_conns * 1000 / a.rate))
+    # Each paced connection waits its share of the period less about 1 ms (the service time and
+    # wrk's own scheduling), so that the rate reached comes close to --rate.
+    delay = max(1, int(a.lat_conns * 1000 / a.rate) - 1)
     scen = {}
 
     # Each scenario gets a freshly started server, so that its peak RSS is its own and the
@@ -906,8 +908,8 @@ def main():
     ap.add_argument("--conns", type=int, default=32, help="wrk connections for peak throughput")
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2, help="server I/O threads")
-    ap.add_argument("--rate", type=int, default=1000, help="paced request rate for latency")
-    ap.add_argument("--lat-conns", type=int, default=4, help="connections for the paced run")
+    ap.add_argument("--rate", type=int, default=5000, help="paced request rate for latency")
+    ap.add_argument("--lat-conns", type=int, default=20, help="connections for the paced run")
     ap.add_argument("--token-rate", type=int, default=50, help="paced token requests/s")
     ap.add_argument("--codes", type=int, default=1000, help="codes exchanged per peak run")
     ap.add_argument("--paced-codes", type=int, default=60)
