@@ -13,7 +13,7 @@ namespace portico::store::sqlite {
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS resource (
@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS resource (
 );
 CREATE INDEX IF NOT EXISTS resource_type_updated ON resource (type, last_updated);
 CREATE INDEX IF NOT EXISTS resource_type_seq ON resource (type, deleted, seq);
+CREATE INDEX IF NOT EXISTS resource_updated ON resource (last_updated);
+-- Superseded versions only: the current version of every resource is its row in resource, so
+-- each body is stored once.
 CREATE TABLE IF NOT EXISTS resource_version (
   type TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -77,6 +80,13 @@ CREATE TABLE IF NOT EXISTS compartment (patient TEXT NOT NULL, type TEXT NOT NUL
   res INTEGER NOT NULL, PRIMARY KEY (patient, type, res)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS compartment_res ON compartment (res);
 CREATE TABLE IF NOT EXISTS schema_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql";
+
+// Schema 2 -> 3: the history holds superseded versions only; the current version is read from
+// resource (before, every body was stored twice: a third of the database).
+constexpr const char* kUpgrade2To3 = R"sql(
+DELETE FROM resource_version WHERE EXISTS (SELECT 1 FROM resource r WHERE r.type =
+  resource_version.type AND r.id = resource_version.id AND r.version = resource_version.version);
 )sql";
 
 // Schema 1 -> 2: the index tables become clustered by resource (PRIMARY KEY (res, n) WITHOUT
@@ -307,6 +317,7 @@ class SqliteWriteBatch : public WriteBatch {
     int64_t new_version = version + 1;
     std::string body = make_body(new_version, now);
     if (found) {
+      RETURN_IF_ERROR(KeepInHistory(seq));
       ASSIGN_OR_RETURN(Statement * up,
                        db.Cached("UPDATE resource SET version = ?, last_updated = ?, deleted = 0, "
                                  "hash = ?, body = ? WHERE seq = ?"));
@@ -326,11 +337,6 @@ class SqliteWriteBatch : public WriteBatch {
       RETURN_IF_ERROR(ins->Run());
       seq = db.LastInsertRowId();
     }
-    ASSIGN_OR_RETURN(Statement * hv,
-                     db.Cached("INSERT INTO resource_version (type, id, version, last_updated, "
-                               "deleted, body) VALUES (?, ?, ?, ?, 0, ?)"));
-    hv->Bind(1, type).Bind(2, id).Bind(3, new_version).Bind(4, now).Bind(5, body);
-    RETURN_IF_ERROR(hv->Run());
     RETURN_IF_ERROR(WriteIndex(seq, type, index));
     return PutOutcome{found ? WriteResult::kUpdated : WriteResult::kCreated, new_version};
   }
@@ -350,16 +356,13 @@ class SqliteWriteBatch : public WriteBatch {
     int64_t version = sel->Int(1) + 1;
     sel->Reset();
     base::Millis now = store_->clock_.NowMillis();
+    RETURN_IF_ERROR(KeepInHistory(seq));
+    // The deletion is the current version now: no body, as history shows it.
     ASSIGN_OR_RETURN(Statement * up,
                      db.Cached("UPDATE resource SET version = ?, last_updated = ?, deleted = 1, "
-                               "hash = '' WHERE seq = ?"));
+                               "hash = '', body = '' WHERE seq = ?"));
     up->Bind(1, version).Bind(2, now).Bind(3, seq);
     RETURN_IF_ERROR(up->Run());
-    ASSIGN_OR_RETURN(Statement * hv,
-                     db.Cached("INSERT INTO resource_version (type, id, version, last_updated, "
-                               "deleted, body) VALUES (?, ?, ?, ?, 1, '')"));
-    hv->Bind(1, type).Bind(2, id).Bind(3, version).Bind(4, now);
-    RETURN_IF_ERROR(hv->Run());
     RETURN_IF_ERROR(ClearIndex(seq));
     return version;
   }
@@ -382,6 +385,17 @@ class SqliteWriteBatch : public WriteBatch {
   }
 
  private:
+  // Copies the current version of resource `seq` into the history before it is superseded.
+  Status KeepInHistory(int64_t seq) {
+    ASSIGN_OR_RETURN(Statement * st,
+                     store_->writer_->Cached(
+                         "INSERT INTO resource_version (type, id, version, last_updated, deleted, "
+                         "body) SELECT type, id, version, last_updated, deleted, body FROM "
+                         "resource WHERE seq = ?"));
+    st->Bind(1, seq);
+    return st->Run();
+  }
+
   Status ClearIndex(int64_t seq) {
     for (const char* table :
          {"idx_token", "idx_string", "idx_date", "idx_reference", "idx_quantity", "idx_number",
@@ -582,15 +596,21 @@ Status SqliteStore::Migrate() {
       } else if (*row) {
         auto v = std::stoll(std::string((*st)->Text(0)));
         (*st)->Reset();
-        if (v == 1) {
-          s = writer_->Exec(kUpgrade1To2);
-          if (s.ok()) {
-            s = writer_->Exec("UPDATE schema_info SET value = '2' WHERE key = 'resource_schema'");
-          }
-        } else if (v > kSchemaVersion) {
+        if (v > kSchemaVersion) {
           s = Status(StatusCode::kFailedPrecondition, "database schema " + std::to_string(v) +
                                                           " is newer than this server supports (" +
                                                           std::to_string(kSchemaVersion) + ")");
+        } else if (v < kSchemaVersion) {
+          if (v == 1) {
+            s = writer_->Exec(kUpgrade1To2);
+          }
+          if (s.ok()) {
+            s = writer_->Exec(kUpgrade2To3);
+          }
+          if (s.ok()) {
+            s = writer_->Exec("UPDATE schema_info SET value = '" + std::to_string(kSchemaVersion) +
+                              "' WHERE key = 'resource_schema'");
+          }
         }
       } else {
         s = writer_->Exec("INSERT INTO schema_info (key, value) VALUES ('resource_schema', '" +
@@ -698,36 +718,43 @@ StatusOr<std::optional<StoredResource>> SqliteStore::ReadVersion(const std::stri
                                                                  int64_t version) {
   ASSIGN_OR_RETURN(auto lease, AcquireReader());
   ASSIGN_OR_RETURN(Statement * st,
-                   lease->conn().Cached("SELECT 0, r.type, r.id, r.version, r.last_updated, "
-                                        "r.deleted, r.body FROM resource_version r WHERE "
-                                        "r.type = ? AND r.id = ? AND r.version = ?"));
+                   lease->conn().Cached(
+                       "SELECT 0, r.type, r.id, r.version, r.last_updated, r.deleted, r.body "
+                       "FROM resource r WHERE r.type = ?1 AND r.id = ?2 AND r.version = ?3 "
+                       "UNION ALL SELECT 0, r.type, r.id, r.version, r.last_updated, r.deleted, "
+                       "r.body FROM resource_version r WHERE r.type = ?1 AND r.id = ?2 AND "
+                       "r.version = ?3"));
   st->Bind(1, type).Bind(2, id).Bind(3, version);
   return StepOne(st);
 }
 
 StatusOr<std::vector<StoredResource>> SqliteStore::History(const HistoryQuery& q) {
   ASSIGN_OR_RETURN(auto lease, AcquireReader());
-  std::string sql =
-      "SELECT 0, r.type, r.id, r.version, r.last_updated, r.deleted, r.body FROM "
-      "resource_version r WHERE 1=1";
+  // The current versions (resource) and the superseded ones (resource_version), one order.
+  std::string where = " WHERE 1=1";
   std::vector<sql::Param> params;
   if (!q.type.empty()) {
-    sql += " AND r.type = ?";
+    where += " AND r.type = ?1";
     params.emplace_back(q.type);
   }
   if (!q.id.empty()) {
-    sql += " AND r.id = ?";
+    where += " AND r.id = ?" + std::to_string(params.size() + 1);
     params.emplace_back(q.id);
   }
   if (q.since) {
-    sql += " AND r.last_updated >= ?";
+    where += " AND r.last_updated >= ?" + std::to_string(params.size() + 1);
     params.emplace_back(*q.since);
   }
   if (q.at) {
-    sql += " AND r.last_updated <= ?";
+    where += " AND r.last_updated <= ?" + std::to_string(params.size() + 1);
     params.emplace_back(*q.at);
   }
-  sql += " ORDER BY r.last_updated DESC, r.version DESC LIMIT ? OFFSET ?";
+  const std::string columns =
+      "SELECT 0, r.type, r.id, r.version, r.last_updated, r.deleted, r.body FROM ";
+  std::string sql = columns + "resource r" + where + " UNION ALL " + columns +
+                    "resource_version r" + where + " ORDER BY 5 DESC, 4 DESC LIMIT ?" +
+                    std::to_string(params.size() + 1) + " OFFSET ?" +
+                    std::to_string(params.size() + 2);
   params.emplace_back(static_cast<int64_t>(q.count));
   params.emplace_back(static_cast<int64_t>(q.offset));
   ASSIGN_OR_RETURN(Statement * st, lease->conn().Cached(sql));

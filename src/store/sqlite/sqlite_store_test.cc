@@ -148,7 +148,93 @@ TEST_F(SqliteStoreUpgrade, Schema1IndexTablesAreRebuiltAndStillFound) {
   auto st = (*db)->Prepare("SELECT value FROM schema_info WHERE key = 'resource_schema'");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*(*st)->Step());
-  EXPECT_EQ((*st)->Text(0), "2");
+  EXPECT_EQ((*st)->Text(0), "3");
+}
+
+int64_t Count(const std::string& path, const std::string& sql) {
+  auto db = Connection::Open(path, true);
+  EXPECT_TRUE(db.ok());
+  auto st = (*db)->Prepare(sql);
+  EXPECT_TRUE(st.ok()) << sql;
+  EXPECT_TRUE(*(*st)->Step());
+  return (*st)->Int(0);
+}
+
+std::vector<std::string> VersionsOf(SqliteStore& store, const std::string& id) {
+  HistoryQuery q;
+  q.type = "Patient";
+  q.id = id;
+  q.count = 50;
+  auto h = store.History(q);
+  EXPECT_TRUE(h.ok()) << h.status().message();
+  std::vector<std::string> out;
+  for (const StoredResource& r : *h) {
+    out.push_back(std::to_string(r.version) + (r.deleted ? "-deleted" : ""));
+  }
+  return out;
+}
+
+TEST_F(SqliteStoreUpgrade, EachBodyIsStoredOnce) {
+  auto opened = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(opened.ok());
+  SqliteStore& store = **opened;
+  Put(store, R"({"resourceType":"Patient","id":"p1","gender":"female"})");
+  // A new resource is in resource only.
+  EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM resource_version"), 0);
+  Put(store, R"({"resourceType":"Patient","id":"p1","gender":"male"})");
+  EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM resource_version"), 1);
+  {
+    auto batch = store.BeginWrite();
+    ASSERT_TRUE(batch.ok());
+    ASSERT_TRUE((*batch)->Delete("Patient", "p1").ok());
+    ASSERT_TRUE((*batch)->Commit().ok());
+  }
+  EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM resource_version"), 2);
+  EXPECT_EQ(Count(path_, "SELECT length(body) FROM resource WHERE id = 'p1'"), 0);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(VersionsOf(store, "p1"), (V{"3-deleted", "2", "1"}));
+  for (int64_t version : {1, 2}) {
+    auto r = store.ReadVersion("Patient", "p1", version);
+    ASSERT_TRUE(r.ok() && r->has_value()) << version;
+    EXPECT_FALSE((*r)->deleted);
+    EXPECT_NE((*r)->body.find(version == 1 ? "female" : "\"male\""), std::string::npos);
+  }
+  auto gone = store.ReadVersion("Patient", "p1", 3);
+  ASSERT_TRUE(gone.ok() && gone->has_value());
+  EXPECT_TRUE((*gone)->deleted);
+  EXPECT_FALSE(store.ReadVersion("Patient", "p1", 4)->has_value());
+  // Written again after the deletion: the deletion joins the history.
+  Put(store, R"({"resourceType":"Patient","id":"p1","gender":"other"})");
+  EXPECT_EQ(VersionsOf(store, "p1"), (V{"4", "3-deleted", "2", "1"}));
+}
+
+TEST_F(SqliteStoreUpgrade, Schema2HistoryKeepsEveryVersionOnceAfterTheUpgrade) {
+  {
+    auto opened = SqliteStore::Open(path_, registry_, clock_);
+    ASSERT_TRUE(opened.ok());
+    Put(**opened, R"({"resourceType":"Patient","id":"p1","gender":"female"})");
+    Put(**opened, R"({"resourceType":"Patient","id":"p1","gender":"male"})");
+    Put(**opened, R"({"resourceType":"Patient","id":"p2","gender":"male"})");
+  }
+  {
+    // Schema 2 also kept each current version in the history.
+    auto db = Connection::Open(path_, false);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("INSERT INTO resource_version (type, id, version, last_updated, "
+                           "deleted, body) SELECT type, id, version, last_updated, deleted, "
+                           "body FROM resource; UPDATE schema_info SET value = '2' WHERE key = "
+                           "'resource_schema'")
+                    .ok());
+  }
+  EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM resource_version"), 3);
+  auto opened = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM resource_version"), 1);
+  EXPECT_EQ(Count(path_, "SELECT value FROM schema_info WHERE key = 'resource_schema'"), 3);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(VersionsOf(**opened, "p1"), (V{"2", "1"}));
+  EXPECT_EQ(VersionsOf(**opened, "p2"), (V{"1"}));
 }
 
 TEST_F(SqliteStoreUpgrade, PinnedReadsShareOneConnectionAndOneSnapshot) {
