@@ -633,13 +633,13 @@ def bench_size(a, members, nginx_holder, results):
             f"{r['cpu_us']:.1f} us cpu/req, p50 {r['p50']} p99 {r['p99']} ms")
 
     # token endpoint: authorization_code exchange. Peak: wrk, one connection per thread, each
-    # code once (bench/token-code.lua); latency: the Python client at a fixed rate.
+    # code once (bench/token.lua); latency: the Python client at a fixed rate.
     server, access = start_server(a, db, workdir)
     try:
         for run in range(a.runs if wanted(a, "token-code") else 0):
             codes = make_codes(server, a.codes + a.paced_codes)
             with Probe(server.pid) as pr:
-                peak = wrk_tokens(a, server, "token-code.lua", workdir,
+                peak = wrk_tokens(a, server, "code", workdir,
                                   codes="".join(f"{c} {v}\n" for c, v in codes[:a.codes]))
             lat = drive(server.host, server.port,
                         [exchange_job(c, v) for c, v in codes[a.codes:]], a.py_threads,
@@ -660,7 +660,7 @@ def bench_size(a, members, nginx_holder, results):
             tokens = [pt.exchange(server, c, v, CLIENT, SECRET, REDIRECT).json()["refresh_token"]
                       for c, v in seeds]
             with Probe(server.pid) as pr:
-                peak = wrk_tokens(a, server, "token-refresh.lua", workdir,
+                peak = wrk_tokens(a, server, "refresh", workdir,
                                   tokens="\n".join(tokens[:a.token_conns]) + "\n")
             paced = tokens[a.token_conns:]
             lat = drive_chains(server, paced,
@@ -718,12 +718,13 @@ def drive_chains(server, tokens, per_chain, rate=None):
             "p99": percentile(lat, 99), "non2xx": errors[0]}
 
 
-def wrk_tokens(a, server, script, workdir, codes=None, tokens=None):
-    """Peak token-endpoint throughput with wrk: one keep-alive connection per wrk thread, each
-    running bench/<script> (a chain of refreshes, or its share of the codes). Returns rps from
-    the successful calls and the time the script measured, and the requests wrk sent."""
+def wrk_tokens(a, server, grant, workdir, codes=None, tokens=None):
+    """Peak token-endpoint throughput with wrk and bench/token.lua: one keep-alive connection
+    per wrk thread, each running a chain of refreshes or its share of the codes (`grant`: "code"
+    or "refresh"). Returns rps from the calls answered 200 over the time the script measured
+    (the code exchanges end before wrk's duration does), and the requests wrk sent."""
     env = {"BASIC": "Basic " + base64.b64encode(f"{CLIENT}:{SECRET}".encode()).decode(),
-           "REDIRECT": REDIRECT, "NTHREADS": str(a.token_conns)}
+           "REDIRECT": REDIRECT, "NTHREADS": str(a.token_conns), "GRANT": grant}
     for name, text in (("CODES", codes), ("TOKENS", tokens)):
         if text is not None:
             path = os.path.join(workdir, name.lower() + ".txt")
@@ -731,10 +732,10 @@ def wrk_tokens(a, server, script, workdir, codes=None, tokens=None):
                 f.write(text)
             env[name] = path
     r = run_wrk(server.root + "/oauth/token", a.token_conns, a.token_conns, a.duration,
-                os.path.join(HERE, script), env)
+                os.path.join(HERE, "token.lua"), env)
     m = re.search(r"token_ok (\d+) elapsed_us (\d+)", r["raw"])
     if not m or int(m.group(2)) <= 0:
-        raise RuntimeError(f"{script}: no result from wrk: {r['raw'][-500:]}")
+        raise RuntimeError(f"token.lua ({grant}): no result from wrk: {r['raw'][-500:]}")
     ok, elapsed = int(m.group(1)), int(m.group(2)) / 1e6
     return {"rps": ok / elapsed, "requests": r["requests"],
             "non2xx": r["non2xx"]}
