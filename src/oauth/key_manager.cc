@@ -1,5 +1,7 @@
 #include "src/oauth/key_manager.h"
 
+#include <algorithm>
+
 namespace portico::oauth {
 
 KeyManager::KeyManager(store::AuthStore& store, const base::Clock& clock, int retain_seconds,
@@ -25,15 +27,17 @@ StatusOr<std::string> AddKey(store::AuthStore& store, auth::KeyType type, base::
 
 Status KeyManager::Init() {
   ASSIGN_OR_RETURN(auto keys, store_.ListSigningKeys());
-  for (auth::KeyType type : kKinds) {
-    bool has_current = false;
-    for (const auto& k : keys) {
-      if (k.retired_at == 0) {
-        auto key = auth::SigningKey::FromPem(k.private_pem);
-        has_current = has_current || (key.ok() && key->type() == type);
+  // The kinds of the current keys, each key parsed once (parsing checks the key pair).
+  std::vector<auth::KeyType> current;
+  for (const auto& k : keys) {
+    if (k.retired_at == 0) {
+      if (auto key = auth::SigningKey::FromPem(k.private_pem); key.ok()) {
+        current.push_back(key->type());
       }
     }
-    if (!has_current) {
+  }
+  for (auth::KeyType type : kKinds) {
+    if (std::find(current.begin(), current.end(), type) == current.end()) {
       RETURN_IF_ERROR(AddKey(store_, type, clock_.NowMillis()).status());
     }
   }
@@ -74,7 +78,8 @@ Status KeyManager::Load() {
     return InternalError("no current RSA signing key");
   }
   if (snap->access_token_key == nullptr) {
-    // A store written before access tokens had a key of their own (Init adds one).
+    // A store written before access tokens had a key of their own, or rotated by a node of that
+    // release: access tokens are signed RS256 until a P-256 key is current (Init adds one).
     snap->access_token_key = snap->id_token_key;
   }
   snap->loaded_at = now;
