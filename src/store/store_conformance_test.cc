@@ -63,8 +63,7 @@ class StoreConformance : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(batch.ok());
     auto r = (*batch)->Put(
         type, id, prepared.content_hash,
-        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared.value, ver, at); },
-        index);
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); }, index);
     EXPECT_TRUE(r.ok()) << r.status().message();
     EXPECT_TRUE((*batch)->Commit().ok());
     clock_.Advance(1000);
@@ -222,8 +221,7 @@ TEST_P(StoreConformance, UncommittedBatchLeavesNothing) {
     auto prepared = fhir::PrepareResource(std::move(*v), "Patient", "tmp");
     auto r = (*batch)->Put(
         "Patient", "tmp", prepared.content_hash,
-        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared.value, ver, at); },
-        {});
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); }, {});
     ASSERT_TRUE(r.ok());
   }
   auto cur = store_->Read("Patient", "tmp");
@@ -1142,8 +1140,7 @@ TEST_P(StoreConformance, UpdatesReplaceIndexRowsEvenWithinOneBatch) {
     auto index = fhir::ExtractIndex(*registry_, "Patient", prepared.value);
     auto r = (*batch)->Put(
         "Patient", "u", prepared.content_hash,
-        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared.value, ver, at); },
-        index);
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); }, index);
     ASSERT_TRUE(r.ok()) << r.status().message();
   }
   ASSERT_TRUE((*batch)->Commit().ok());
@@ -1181,8 +1178,7 @@ TEST_P(StoreConformance, PrefetchedBatchHandlesNewKnownRepeatedAndDeletedKeys) {
     auto index = fhir::ExtractIndex(*registry_, "Patient", prepared.value);
     return (*batch)->Put(
         "Patient", id, prepared.content_hash,
-        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared.value, ver, at); },
-        index);
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); }, index);
   };
   auto same = put(R"({"resourceType":"Patient","id":"k1","gender":"male"})", "k1");
   ASSERT_TRUE(same.ok());

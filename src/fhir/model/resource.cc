@@ -52,7 +52,10 @@ PreparedResource PrepareResource(json::Value resource, std::string type, std::st
     if (m.key == "resourceType" || m.key == "id") {
       continue;
     }
-    if (m.key == "meta" && m.value.is_object()) {
+    if (m.key == "meta") {
+      if (!m.value.is_object()) {
+        continue;  // not a Meta (only without validation): the server's meta replaces it
+      }
       m.value.Erase("versionId");
       m.value.Erase("lastUpdated");
       if (!m.value.object().empty()) {
@@ -65,57 +68,45 @@ PreparedResource PrepareResource(json::Value resource, std::string type, std::st
     }
     out.object().push_back(std::move(m));
   }
-  p.content_hash = base::Sha256Hex(json::Serialize(out));
+  p.text = json::Serialize(out);
+  std::string head = "{";
+  json::AppendQuoted("resourceType", head);
+  head.push_back(':');
+  json::AppendQuoted(p.type, head);
+  head.push_back(',');
+  json::AppendQuoted("id", head);
+  head.push_back(':');
+  json::AppendQuoted(p.id, head);
+  p.meta_at = head.size();  // `text` starts with `head`: resourceType and id come first
+  p.has_meta = out.object().size() > 2 && out.object()[2].key == "meta";
+  p.content_hash = base::Sha256Hex(p.text);
   p.value = std::move(out);
   return p;
 }
 
-std::string RenderStored(const json::Value& value, int64_t version, base::Millis last_updated) {
-  // Insert meta right after id, with versionId and lastUpdated first.
+std::string RenderStored(const PreparedResource& prepared, int64_t version,
+                         base::Millis last_updated) {
+  constexpr std::string_view kMetaOpen = ",\"meta\":{";
+  const std::string& text = prepared.text;
   std::string out;
-  out.reserve(256);
-  out.append("{");
-  bool first = true;
-  bool meta_done = false;
-  auto write_meta = [&](const json::Value* meta) {
-    if (!first) {
+  out.reserve(text.size() + 80);
+  out.append(text, 0, prepared.meta_at);
+  out.append(kMetaOpen);
+  out.append("\"versionId\":");
+  json::AppendQuoted(std::to_string(version), out);
+  out.append(",\"lastUpdated\":");
+  json::AppendQuoted(base::FormatInstant(last_updated), out);
+  if (prepared.has_meta) {
+    // The other meta members follow the server's two: skip `,"meta":{` in the text.
+    size_t rest = prepared.meta_at + kMetaOpen.size();
+    if (text.compare(rest, 1, "}") != 0) {
       out.push_back(',');
     }
-    first = false;
-    out.append("\"meta\":{\"versionId\":");
-    json::AppendQuoted(std::to_string(version), out);
-    out.append(",\"lastUpdated\":");
-    json::AppendQuoted(base::FormatInstant(last_updated), out);
-    if (meta != nullptr) {
-      for (const auto& m : meta->object()) {
-        out.push_back(',');
-        json::AppendQuoted(m.key, out);
-        out.push_back(':');
-        json::SerializeTo(m.value, out);
-      }
-    }
+    out.append(text, rest);
+  } else {
     out.push_back('}');
-    meta_done = true;
-  };
-  for (const auto& m : value.object()) {
-    if (m.key == "meta") {
-      continue;
-    }
-    if (!first) {
-      out.push_back(',');
-    }
-    first = false;
-    json::AppendQuoted(m.key, out);
-    out.push_back(':');
-    json::SerializeTo(m.value, out);
-    if (m.key == "id") {
-      write_meta(value.Find("meta"));
-    }
+    out.append(text, prepared.meta_at);
   }
-  if (!meta_done) {
-    write_meta(value.Find("meta"));
-  }
-  out.push_back('}');
   return out;
 }
 

@@ -23,14 +23,23 @@ StatusOr<std::string> CheckResource(const json::Value& resource,
 struct PreparedResource {
   std::string type;
   std::string id;
-  std::string content_hash;  // SHA-256 of the content without meta.versionId/lastUpdated
+  std::string content_hash;  // SHA-256 of `text`
   json::Value value;         // the resource with id set (meta server fields removed)
+  // `value` serialized (resourceType, id, then meta if any is left, then the rest), and the
+  // offset just after its id member, where RenderStored puts the server's meta fields. Kept so
+  // that the bytes hashed are the bytes stored, and rendering a version is a splice, not a
+  // second serialization (an import renders on its single writer thread).
+  std::string text;
+  size_t meta_at = 0;
+  bool has_meta = false;  // `text` has a meta member (right at meta_at)
 };
 
-// Sets the id, strips server-owned meta fields and hashes the content.
+// Sets the id, strips server-owned meta fields, serializes and hashes the content.
 PreparedResource PrepareResource(json::Value resource, std::string type, std::string id);
 
-// Renders the stored bytes: `prepared.value` with meta.versionId and meta.lastUpdated set.
-std::string RenderStored(const json::Value& value, int64_t version, base::Millis last_updated);
+// Renders the stored bytes: `prepared.text` with meta.versionId and meta.lastUpdated first in
+// its meta. Does not read `prepared.value`, which the caller may have released.
+std::string RenderStored(const PreparedResource& prepared, int64_t version,
+                         base::Millis last_updated);
 
 }  // namespace portico::fhir

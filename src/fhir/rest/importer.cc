@@ -129,16 +129,15 @@ bool Importer::CheckOne(const std::string& source, int64_t entry, json::Value& r
     // A resource without an id: derive one from its content (idempotent re-import).
     id = base::Sha256Hex(json::Serialize(resource)).substr(0, 40);
   }
-  Pending p{*type, std::move(id), json::Value(), false, entry, std::move(references), {}, {}};
+  Pending p{*type, std::move(id), false, entry, std::move(references), {}, {}};
   if (keys_only_) {
     sink.out.push_back(std::move(p));
     return true;
   }
   // Prepared and indexed here, so that with several threads this work is done in parallel.
-  PreparedResource prepared = PrepareResource(std::move(resource), p.type, p.id);
-  p.index = ExtractIndex(*registry_, p.type, prepared.value);
-  p.content_hash = std::move(prepared.content_hash);
-  p.resource = std::move(prepared.value);
+  p.prepared = PrepareResource(std::move(resource), p.type, p.id);
+  p.index = ExtractIndex(*registry_, p.type, p.prepared.value);
+  p.prepared.value = json::Value();  // freed here rather than on the writer thread
   sink.out.push_back(std::move(p));
   return true;
 }
@@ -238,7 +237,7 @@ bool Importer::CollectBundle(const std::string& source, json::Value bundle, Sink
         ok = false;
         continue;
       }
-      sink.out.push_back({t, id, json::Value(), true, p.index, {}, {}, {}});
+      sink.out.push_back({t, id, true, p.index, {}, {}, {}});
       continue;
     }
     if (!urn_map.empty()) {
@@ -297,8 +296,8 @@ bool Importer::Apply(const std::string& source, std::vector<Pending>& pending, I
       stored.push_back(&p);
     }
     auto r = (*batch)->Put(
-        p.type, p.id, p.content_hash,
-        [&p](int64_t version, base::Millis at) { return RenderStored(p.resource, version, at); },
+        p.type, p.id, p.prepared.content_hash,
+        [&p](int64_t version, base::Millis at) { return RenderStored(p.prepared, version, at); },
         p.index);
     if (!r.ok()) {
       errors.push_back({source, p.entry, r.status().message()});

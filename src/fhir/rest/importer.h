@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "src/base/status.h"
+#include "src/fhir/model/resource.h"
 #include "src/fhir/model/validator.h"
 #include "src/fhir/search/indexer.h"
 #include "src/fhir/search/registry.h"
@@ -64,11 +65,12 @@ class Importer {
   struct Pending {
     std::string type;
     std::string id;
-    json::Value resource;
     bool is_delete = false;
     int64_t entry = -1;
     std::vector<std::pair<std::string, std::string>> references;  // (path, Type/id)
-    std::string content_hash;  // set with `index` when the resource is prepared for writing
+    // Set with `index` when the resource is prepared for writing (its parsed value is released
+    // then: the writer only splices the serialized text).
+    PreparedResource prepared;
     IndexEntries index;
   };
   // A file parsed and checked by Parse(), to be written by Store().

@@ -113,8 +113,7 @@ http::Response Writer::Put(const std::string& type, std::string id, json::Value 
   IndexEntries index = ExtractIndex(*registry_, type, prepared.value);
   auto put = (*batch)->Put(
       type, id, prepared.content_hash,
-      [&prepared](int64_t v, base::Millis at) { return RenderStored(prepared.value, v, at); },
-      index);
+      [&prepared](int64_t v, base::Millis at) { return RenderStored(prepared, v, at); }, index);
   if (!put.ok()) {
     if (put.status().code() == StatusCode::kUnavailable) {  // e.g. the disk is full
       return FhirErrorResponse(503, "transient", "the database cannot take writes right now");

@@ -85,14 +85,13 @@ class PostgresStoreTest : public ::testing::Test {
     auto prepared = fhir::PrepareResource(std::move(*v), type, id);
     auto index = fhir::ExtractIndex(*registry_, type, prepared.value);
     ASSIGN_OR_RETURN(auto batch, store.BeginWrite());
-    RETURN_IF_ERROR((*batch)
-                        .Put(
-                            type, id, prepared.content_hash,
-                            [&](int64_t ver, base::Millis at) {
-                              return fhir::RenderStored(prepared.value, ver, at);
-                            },
-                            index)
-                        .status());
+    RETURN_IF_ERROR(
+        (*batch)
+            .Put(
+                type, id, prepared.content_hash,
+                [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); },
+                index)
+            .status());
     return batch->Commit();
   }
 
@@ -294,8 +293,7 @@ TEST_F(PostgresStoreTest, ADropDuringABatchWritesNothingAndTheRetryWritesOnce) {
     ASSERT_TRUE(batch.ok()) << batch.status().message();
     auto put = (*batch)->Put(
         "Patient", "d2", prepared.content_hash,
-        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared.value, ver, at); },
-        index);
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); }, index);
     ASSERT_TRUE(put.ok()) << put.status().message();
     ASSERT_GE(TerminateOthers(), 1);
     Status commit = (*batch)->Commit();

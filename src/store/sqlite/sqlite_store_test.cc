@@ -68,8 +68,7 @@ class SqliteStoreUpgrade : public ::testing::Test {
     ASSERT_TRUE(batch.ok());
     auto r = (*batch)->Put(
         type, id, prepared.content_hash,
-        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared.value, ver, at); },
-        index);
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); }, index);
     ASSERT_TRUE(r.ok()) << r.status().message();
     ASSERT_TRUE((*batch)->Commit().ok());
   }
