@@ -487,8 +487,23 @@ StatusOr<Value> Parse(std::string_view text, const ParseOptions& options) {
 void AppendQuoted(std::string_view s, std::string& out) {
   static const char* kHex = "0123456789abcdef";
   out.push_back('"');
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
+  size_t i = 0;
+  while (i < s.size()) {
+    // Copy the run of characters that need no escape at once (most strings are one run).
+    size_t run = i;
+    while (run < s.size()) {
+      unsigned char d = static_cast<unsigned char>(s[run]);
+      if (d < 0x20 || d == '"' || d == '\\') {
+        break;
+      }
+      ++run;
+    }
+    out.append(s.data() + i, run - i);
+    if (run == s.size()) {
+      break;
+    }
+    i = run + 1;
+    unsigned char c = static_cast<unsigned char>(s[run]);
     switch (c) {
       case '"':
         out.append("\\\"");
@@ -511,14 +526,10 @@ void AppendQuoted(std::string_view s, std::string& out) {
       case '\f':
         out.append("\\f");
         break;
-      default:
-        if (c < 0x20) {
-          out.append("\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+      default:  // the other control characters
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
     }
   }
   out.push_back('"');

@@ -48,5 +48,23 @@ TEST(JsonTest, SetReplacesAndAppends) {
   EXPECT_EQ(Quote("a\"b\\c\x01"), "\"a\\\"b\\\\c\\u0001\"");
 }
 
+TEST(JsonTest, QuoteEscapesAtEveryPositionAndKeepsUtf8) {
+  EXPECT_EQ(Quote(""), R"("")");
+  EXPECT_EQ(Quote("plain text"), R"("plain text")");
+  EXPECT_EQ(Quote("\nstart"), R"("\nstart")");
+  EXPECT_EQ(Quote("end\t"), R"("end\t")");
+  EXPECT_EQ(Quote("\"\""), R"("\"\"")");
+  EXPECT_EQ(Quote("a\rb\bc\fd\x1f"), R"("a\rb\bc\fd\u001f")");
+  EXPECT_EQ(Quote("caf\xc3\xa9 \xe2\x82\xac/"), "\"caf\xc3\xa9 \xe2\x82\xac/\"");
+  // Whatever is quoted parses back to itself.
+  std::string all;
+  for (int c = 1; c < 128; ++c) {
+    all.push_back(static_cast<char>(c));
+  }
+  auto back = Parse(Quote(all));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->str(), all);
+}
+
 }  // namespace
 }  // namespace portico::json
