@@ -124,6 +124,13 @@ class ResourceStore {
   // Refreshes the query planner's statistics after a bulk load, so that the first searches on
   // new data get good plans (PostgreSQL's autovacuum would only catch up minutes later).
   virtual Status UpdateStatistics() { return Status::Ok(); }
+  // Before a bulk load: a store that is empty may drop its search indexes, to build each once
+  // in FinishBulkLoad (one sorted build costs less than keeping it in order row by row).
+  // Returns whether it did. Until then searches stay correct but scan; if the process ends
+  // first, opening the store builds them.
+  virtual StatusOr<bool> StartBulkLoad() { return false; }
+  // After the load (also when part of it failed): builds what StartBulkLoad dropped.
+  virtual Status FinishBulkLoad() { return Status::Ok(); }
 };
 
 }  // namespace portico::store

@@ -389,6 +389,18 @@ class CrashDuringImportTest(TempDirTestCase):
         self.assertIn("0 updated", out)
         con = sqlite3.connect(db)
         self.assertEqual(con.execute("SELECT COUNT(*) FROM resource").fetchone()[0], 12000)
+        # A load this large into an empty store builds its search indexes at the end; the one
+        # killed above left them to the next open. Either way every index is there now.
+        small, whole = self.path("small.db"), self.path("whole.db")
+        run("import", "--db", f"sqlite:{small}", os.path.join(data, "f000.ndjson"))
+        run("import", "--db", f"sqlite:{whole}", data)
+        names = "SELECT name FROM sqlite_schema WHERE type = 'index' ORDER BY name"
+        expected = con.execute(names).fetchall()
+        self.assertGreater(len(expected), 12)
+        for other in (small, whole):
+            c = sqlite3.connect(other)
+            self.assertEqual(c.execute(names).fetchall(), expected, other)
+            c.close()
         con.close()
 
 

@@ -89,6 +89,15 @@ DELETE FROM resource_version WHERE EXISTS (SELECT 1 FROM resource r WHERE r.type
   resource_version.type AND r.id = resource_version.id AND r.version = resource_version.version);
 )sql";
 
+// The search indexes a bulk load into an empty store drops and builds at its end (kSchema
+// creates them again). Not dropped: the keys the load itself looks up by (resource (type, id),
+// every table's primary key) and compartment_res, which a deletion in the load uses.
+constexpr const char* kDeferredIndexes[] = {
+    "resource_type_updated", "resource_type_seq", "resource_updated",     "idx_token_code",
+    "idx_string_norm",       "idx_date_lo",       "idx_reference_target", "idx_reference_rev",
+    "idx_quantity_value",    "idx_number_value",  "idx_uri_value",        "idx_composite_code",
+};
+
 // Schema 1 -> 2: the index tables become clustered by resource (PRIMARY KEY (res, n) WITHOUT
 // ROWID) instead of a rowid table plus an index on res: one B-tree less to write per row, and a
 // search that checks one resource's index rows reads them together.
@@ -801,6 +810,44 @@ StatusOr<std::unique_ptr<WriteBatch>> SqliteStore::BeginWrite() {
   auto batch = std::make_unique<SqliteWriteBatch>(this, LockWriter());
   RETURN_IF_ERROR(batch->Begin());
   return std::unique_ptr<WriteBatch>(std::move(batch));
+}
+
+StatusOr<bool> SqliteStore::StartBulkLoad() {
+  WriterLock lock = LockWriter();
+  RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  Status s = Status::Ok();
+  bool empty = false;
+  {
+    auto st = writer_->Prepare("SELECT NOT EXISTS (SELECT 1 FROM resource)");
+    auto row = st.ok() ? (*st)->Step() : StatusOr<bool>(st.status());
+    if (!row.ok()) {
+      s = row.status();
+    } else {
+      empty = *row && (*st)->Int(0) != 0;
+    }
+  }
+  for (const char* name : kDeferredIndexes) {
+    if (!s.ok() || !empty) {
+      break;
+    }
+    s = writer_->Exec(std::string("DROP INDEX IF EXISTS ") + name);
+  }
+  if (!s.ok() || !empty) {
+    (void)writer_->Exec("ROLLBACK");
+    return s.ok() ? StatusOr<bool>(false) : StatusOr<bool>(s);
+  }
+  RETURN_IF_ERROR(writer_->Exec("COMMIT"));
+  return true;
+}
+
+Status SqliteStore::FinishBulkLoad() {
+  WriterLock lock = LockWriter();
+  RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  if (Status s = writer_->Exec(kSchema); !s.ok()) {
+    (void)writer_->Exec("ROLLBACK");
+    return s;
+  }
+  return writer_->Exec("COMMIT");
 }
 
 StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteStore::CountByType() {

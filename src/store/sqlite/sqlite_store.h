@@ -38,6 +38,8 @@ class SqliteStore : public ResourceStore {
   // One reader connection and one read transaction for this thread's reads, so a request pays
   // for one WAL read lock (the locks cost more than the lookups of a read by id).
   std::unique_ptr<ReadScope> PinReads() override;
+  StatusOr<bool> StartBulkLoad() override;
+  Status FinishBulkLoad() override;
 
   // The writer connection, for the auth tables of other modules sharing this database.
   // REQUIRES: hold LockWriter() while using it.

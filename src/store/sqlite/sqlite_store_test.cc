@@ -1,5 +1,6 @@
 #include "src/store/sqlite/sqlite_store.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -275,6 +276,71 @@ TEST_F(SqliteStoreUpgrade, PinnedReadsShareOneConnectionAndOneSnapshot) {
     other = &(*lease)->conn();
   }).join();
   EXPECT_NE(other, &(*mine)->conn());
+}
+
+// The names of the indexes in the file at `path`, sorted.
+std::vector<std::string> IndexNames(const std::string& path) {
+  std::vector<std::string> out;
+  auto db = Connection::Open(path, true);
+  EXPECT_TRUE(db.ok());
+  auto st = (*db)->Prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
+  EXPECT_TRUE(st.ok());
+  while (true) {
+    auto row = (*st)->Step();
+    EXPECT_TRUE(row.ok());
+    if (!row.ok() || !*row) {
+      break;
+    }
+    out.emplace_back((*st)->Text(0));
+  }
+  return out;
+}
+
+TEST_F(SqliteStoreUpgrade, ABulkLoadBuildsTheSearchIndexesAtItsEnd) {
+  auto store = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(store.ok());
+  const std::vector<std::string> full = IndexNames(path_);
+  ASSERT_GE(full.size(), 12u);
+  auto started = (*store)->StartBulkLoad();
+  ASSERT_TRUE(started.ok()) << started.status().message();
+  EXPECT_TRUE(*started);
+  std::vector<std::string> during = IndexNames(path_);
+  EXPECT_EQ(during.size(), full.size() - 12);
+  for (const char* kept : {"compartment_res", "resource_version_updated"}) {
+    EXPECT_NE(std::find(during.begin(), during.end(), kept), during.end()) << kept;
+  }
+  Put(**store, R"({"resourceType":"Patient","id":"p1","gender":"female"})");
+  Put(**store, R"({"resourceType":"Patient","id":"p2","gender":"male"})");
+  // Without the indexes a search scans, and finds the same.
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Search(**store, "Patient", {{"gender", "female"}}), V{"Patient/p1"});
+  ASSERT_TRUE((*store)->FinishBulkLoad().ok());
+  EXPECT_EQ(IndexNames(path_), full);
+  EXPECT_EQ(Search(**store, "Patient", {{"gender", "male"}}), V{"Patient/p2"});
+  // A store with data keeps its indexes: a load into it is not a bulk load.
+  started = (*store)->StartBulkLoad();
+  ASSERT_TRUE(started.ok());
+  EXPECT_FALSE(*started);
+  EXPECT_EQ(IndexNames(path_), full);
+}
+
+TEST_F(SqliteStoreUpgrade, AnUnfinishedBulkLoadGetsItsIndexesAtTheNextOpen) {
+  std::vector<std::string> full;
+  {
+    auto store = SqliteStore::Open(path_, registry_, clock_);
+    ASSERT_TRUE(store.ok());
+    full = IndexNames(path_);
+    auto started = (*store)->StartBulkLoad();
+    ASSERT_TRUE(started.ok() && *started);
+    Put(**store, R"({"resourceType":"Patient","id":"p1","gender":"female"})");
+  }  // as if the import ended before FinishBulkLoad
+  ASSERT_LT(IndexNames(path_).size(), full.size());
+  auto store = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(IndexNames(path_), full);
+  EXPECT_EQ(Search(**store, "Patient", {{"gender", "female"}}),
+            std::vector<std::string>{"Patient/p1"});
 }
 
 }  // namespace
