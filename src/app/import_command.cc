@@ -6,6 +6,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -155,14 +156,38 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
     return std::make_pair(static_cast<uint64_t>(std::hash<std::string>{}(key)),
                           static_cast<uint64_t>(std::hash<std::string>{}(key + "#portico")));
   };
-  for (size_t i = 0; i < files.size(); ++i) {
-    std::ifstream in(files[i], std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::vector<std::string> keys = importer.Keys(ss.str());
-    for (size_t k = 0; k < keys.size(); ++k) {
-      last[key_of(keys[k])] = {static_cast<int32_t>(i), static_cast<int64_t>(k)};
+  // NDJSON files of plain resources give their keys without a parse (Importer::QuickKeys). When
+  // no resource occurs twice, which resource is last needs nothing more; when one does, every
+  // file is parsed and checked, so that a file that will fail does not hide an earlier copy.
+  auto find_last = [&](bool quick) {
+    last.clear();
+    bool repeated = false;
+    bool used_quick = false;
+    for (size_t i = 0; i < files.size(); ++i) {
+      std::ifstream in(files[i], std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      const std::string content = ss.str();
+      std::optional<std::vector<std::string>> keys;
+      if (quick) {
+        keys = fhir::Importer::QuickKeys(content);
+        used_quick = used_quick || keys.has_value();
+      }
+      if (!keys.has_value()) {
+        keys = importer.Keys(content);
+      }
+      for (size_t k = 0; k < keys->size(); ++k) {
+        bool inserted =
+            last.insert_or_assign(key_of((*keys)[k]),
+                                  std::make_pair(static_cast<int32_t>(i), static_cast<int64_t>(k)))
+                .second;
+        repeated = repeated || !inserted;
+      }
     }
+    return repeated && used_quick;
+  };
+  if (find_last(true)) {
+    find_last(false);
   }
   // A large load into an empty store builds the search indexes once at its end.
   constexpr int64_t kBulkLoad = 10000;

@@ -212,6 +212,51 @@ class BrokenInputTest(TempDirTestCase):
         self.assertTrue(any(l["relation"] == "next" for l in th["link"]))
 
 
+class RepeatedResourcesTest(TempDirTestCase):
+    """A resource given more than once in one run is stored once: its last valid copy."""
+
+    def ndjson(self, name, resources):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in resources))
+        return p
+
+    def versions(self, db, rtype, rid):
+        con = sqlite3.connect(db)
+        try:
+            row = con.execute("SELECT version, body FROM resource WHERE type = ? AND id = ?",
+                              (rtype, rid)).fetchone()
+        finally:
+            con.close()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def test_the_last_copy_wins_without_extra_versions(self):
+        db = self.path("rep.db")
+        a = self.ndjson("a.ndjson", [{"resourceType": "Patient", "id": "x", "gender": "male"},
+                                     {"resourceType": "Patient", "id": "y", "gender": "male"}])
+        b = self.ndjson("b.ndjson", [{"resourceType": "Patient", "id": "x", "gender": "female"}])
+        out = run("import", "--db", f"sqlite:{db}", a, b).stdout
+        self.assertIn("2 created, 0 updated, 0 unchanged, 0 deleted, 1 superseded", out)
+        version, body = self.versions(db, "Patient", "x")
+        self.assertEqual((version, body["gender"]), (1, "female"))
+        # The same run again changes nothing.
+        out = run("import", "--db", f"sqlite:{db}", a, b).stdout
+        self.assertIn("0 created, 0 updated, 2 unchanged", out)
+
+    def test_a_failing_file_does_not_hide_an_earlier_copy(self):
+        db = self.path("rep-fail.db")
+        a = self.ndjson("a.ndjson", [{"resourceType": "Patient", "id": "x", "gender": "male"}])
+        # b holds a later copy of x, but a bad line fails the whole file.
+        b = self.ndjson("b.ndjson", [{"resourceType": "Patient", "id": "x", "gender": "female"},
+                                     {"resourceType": "Patient", "id": "z", "gender": 7}])
+        proc = run("import", "--db", f"sqlite:{db}", a, b, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("1 created", proc.stdout)
+        version, body = self.versions(db, "Patient", "x")
+        self.assertEqual((version, body["gender"]), (1, "male"))
+        self.assertIsNone(self.versions(db, "Patient", "z"))
+
+
 class RestBehaviourTest(TempDirTestCase):
     @classmethod
     def setUpClass(cls):

@@ -71,7 +71,137 @@ bool LooksLikeNdjson(std::string_view content) {
          rest.front() == '{';
 }
 
+// Reads the JSON string at `pos` (at its opening quote) into `out` when it has no escape;
+// false otherwise. Leaves `pos` after the closing quote.
+bool PlainString(std::string_view s, size_t& pos, std::string_view& out) {
+  size_t end = pos + 1;
+  while (end < s.size() && s[end] != '"') {
+    if (s[end] == '\\' || static_cast<unsigned char>(s[end]) < 0x20) {
+      return false;
+    }
+    ++end;
+  }
+  if (end >= s.size()) {
+    return false;
+  }
+  out = s.substr(pos + 1, end - pos - 1);
+  pos = end + 1;
+  return true;
+}
+
+// Moves `pos` past the JSON value that starts there, to the ',' or '}' after it (the value is
+// not checked beyond finding its extent).
+bool SkipValue(std::string_view s, size_t& pos) {
+  int depth = 0;
+  while (pos < s.size()) {
+    char c = s[pos];
+    if (c == '"') {
+      ++pos;
+      while (pos < s.size() && s[pos] != '"') {
+        pos += s[pos] == '\\' ? 2 : 1;
+      }
+      if (pos >= s.size()) {
+        return false;
+      }
+      ++pos;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      ++pos;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) {
+        return true;  // the enclosing object ends: the value was a number or literal
+      }
+      --depth;
+      ++pos;
+    } else if (c == ',' && depth == 0) {
+      return true;
+    } else {
+      ++pos;
+    }
+    if (depth == 0 && (c == '"' || c == '}' || c == ']')) {
+      return true;  // a string, object or array at the top ended
+    }
+  }
+  return false;
+}
+
+void SkipSpace(std::string_view s, size_t& pos) {
+  while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\r' || s[pos] == '\n')) {
+    ++pos;
+  }
+}
+
+// The top-level resourceType and id of one NDJSON line, when both are plain strings.
+bool TypeAndId(std::string_view line, std::string_view& type, std::string_view& id) {
+  size_t pos = 0;
+  SkipSpace(line, pos);
+  if (pos >= line.size() || line[pos] != '{') {
+    return false;
+  }
+  ++pos;
+  bool have_type = false;
+  bool have_id = false;
+  while (true) {
+    SkipSpace(line, pos);
+    std::string_view key;
+    if (pos >= line.size() || line[pos] != '"' || !PlainString(line, pos, key)) {
+      return false;
+    }
+    SkipSpace(line, pos);
+    if (pos >= line.size() || line[pos] != ':') {
+      return false;
+    }
+    ++pos;
+    SkipSpace(line, pos);
+    if (key == "resourceType" || key == "id") {
+      bool& have = key == "id" ? have_id : have_type;
+      std::string_view& value = key == "id" ? id : type;
+      if (have || pos >= line.size() || line[pos] != '"' || !PlainString(line, pos, value)) {
+        return false;
+      }
+      have = true;
+    } else if (!SkipValue(line, pos)) {
+      return false;
+    }
+    SkipSpace(line, pos);
+    if (pos < line.size() && line[pos] == ',') {
+      ++pos;
+      continue;
+    }
+    if (pos >= line.size() || line[pos] != '}') {
+      return false;
+    }
+    ++pos;
+    SkipSpace(line, pos);
+    return pos == line.size() && have_type && have_id && !type.empty() && !id.empty() &&
+           type != "Bundle";
+  }
+}
+
 }  // namespace
+
+std::optional<std::vector<std::string>> Importer::QuickKeys(std::string_view content) {
+  if (!LooksLikeNdjson(content)) {
+    return std::nullopt;
+  }
+  std::vector<std::string> keys;
+  for (std::string_view line : base::Split(content, '\n')) {
+    if (base::Trim(line).empty()) {
+      continue;
+    }
+    std::string_view type;
+    std::string_view id;
+    if (!TypeAndId(line, type, id)) {
+      return std::nullopt;
+    }
+    std::string key;
+    key.reserve(type.size() + 1 + id.size());
+    key.append(type).push_back('/');
+    key.append(id);
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
 
 Importer::Importer(store::ResourceStore& store, std::shared_ptr<const SearchParamRegistry> registry,
                    ResourceValidator validator)

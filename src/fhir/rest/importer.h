@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,11 @@ class Importer {
   // The "Type/id" keys that ImportContent would write for `content`, in write order (structure
   // checked, profiles not). Empty when the content would fail.
   std::vector<std::string> Keys(std::string_view content);
+
+  // The keys of an NDJSON file whose every line is one resource with a plain string resourceType
+  // (not Bundle) and id, read without parsing or checking the resources: for a valid file they
+  // equal Keys(content), at a fraction of its cost. nullopt for any other content.
+  static std::optional<std::vector<std::string>> QuickKeys(std::string_view content);
 
   // When set, a write whose (key, ordinal within its file) makes this return true is skipped and
   // counted as superseded: the import command uses it so that, when one run holds the same

@@ -105,5 +105,53 @@ TEST_P(ImporterThreads, StoresEveryLineOnceWhateverTheSplit) {
 
 INSTANTIATE_TEST_SUITE_P(Threads, ImporterThreads, ::testing::Values(1, 2, 4, 16));
 
+TEST(ImporterQuickKeysTest, MatchKeysForPlainNdjson) {
+  auto reg = SearchParamRegistry::LoadBuiltin();
+  ASSERT_TRUE(reg.ok());
+  base::SystemClock clock;
+  auto db = store::testing::TestDatabase::Create("sqlite", "importer_quick_keys");
+  ASSERT_TRUE(db.ok());
+  std::unique_ptr<store::ResourceStore> store;
+  std::unique_ptr<store::AuthStore> auth;
+  ASSERT_TRUE((*db)->Open(*reg, clock, store, auth).ok());
+  Importer importer(*store, *reg);
+  // Nested "id" members, escapes and brackets inside strings, numbers, literals and spaces.
+  const std::string content =
+      Lines(5, {}) +
+      R"({"resourceType":"Observation","status":"final","code":{"id":"inner","text":"a\"}],{b"},)"
+      R"("valueQuantity":{"value":-1.5e3},"id":"o1","extension":[{"url":"u","valueBoolean":true}]})"
+      "\n\n"
+      R"(  { "id" : "c1" , "resourceType" : "Coverage", "status":"active", "period":null }  )"
+      "\n";
+  auto quick = Importer::QuickKeys(content);
+  ASSERT_TRUE(quick.has_value());
+  EXPECT_EQ(*quick, importer.Keys(content));
+  EXPECT_EQ(quick->size(), 7u);
+  EXPECT_EQ((*quick)[5], "Observation/o1");
+  EXPECT_EQ((*quick)[6], "Coverage/c1");
+}
+
+TEST(ImporterQuickKeysTest, AnythingElseIsLeftToTheParser) {
+  const std::string good = R"({"resourceType":"Patient","id":"p1"})"
+                           "\n";
+  ASSERT_TRUE(Importer::QuickKeys(good + good).has_value());
+  for (const std::string& line : {
+           std::string(R"({"resourceType":"Bundle","id":"b","type":"collection"})"),
+           std::string(R"({"resourceType":"Patient","active":true})"),
+           std::string(R"({"resourceType":"Patient","id":"p\u0031"})"),
+           std::string(R"({"resourceType":"Patient","id":""})"),
+           std::string(R"({"resourceType":"Patient","id":7})"),
+           std::string(R"({"resourceType":"Patient","id":"p1","id":"p2"})"),
+           std::string(R"({"resourceType":"Patient","id":"p1")"),
+           std::string(R"({"resourceType":"Patient","id":"p1"} x)"),
+           std::string(R"({"resourceType":"Patient","id":"p1","text":"unterminated})"),
+           std::string(R"(["resourceType","Patient"])"),
+       }) {
+    EXPECT_FALSE(Importer::QuickKeys(good + line + "\n").has_value()) << line;
+  }
+  // A single resource or a Bundle file is not NDJSON.
+  EXPECT_FALSE(Importer::QuickKeys(R"({"resourceType":"Patient","id":"p1"})").has_value());
+}
+
 }  // namespace
 }  // namespace portico::fhir
