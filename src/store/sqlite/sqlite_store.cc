@@ -13,7 +13,7 @@ namespace portico::store::sqlite {
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS resource (
@@ -75,11 +75,20 @@ CREATE TABLE IF NOT EXISTS idx_composite (res INTEGER NOT NULL, n INTEGER NOT NU
   code TEXT NOT NULL, text TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL, lo INTEGER NOT
   NULL, hi INTEGER NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL, url TEXT NOT
   NULL, value REAL NOT NULL, unit TEXT NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_composite_code ON idx_composite (type, param, comp, code, res, grp);
+-- A search finds a composite by its first component's code and checks the others through the
+-- primary key, so only first components are indexed by code.
+CREATE INDEX IF NOT EXISTS idx_composite_first ON idx_composite (type, param, code, res, grp)
+  WHERE comp = 0;
 CREATE TABLE IF NOT EXISTS compartment (patient TEXT NOT NULL, type TEXT NOT NULL,
   res INTEGER NOT NULL, PRIMARY KEY (patient, type, res)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS compartment_res ON compartment (res);
 CREATE TABLE IF NOT EXISTS schema_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql";
+
+// Schema 3 -> 4: the composite index keeps first components only (idx_composite_first, which
+// kSchema creates): the other half of its rows was never looked up.
+constexpr const char* kUpgrade3To4 = R"sql(
+DROP INDEX IF EXISTS idx_composite_code;
 )sql";
 
 // Schema 2 -> 3: the history holds superseded versions only; the current version is read from
@@ -95,7 +104,7 @@ DELETE FROM resource_version WHERE EXISTS (SELECT 1 FROM resource r WHERE r.type
 constexpr const char* kDeferredIndexes[] = {
     "resource_type_updated", "resource_type_seq", "resource_updated",     "idx_token_code",
     "idx_string_norm",       "idx_date_lo",       "idx_reference_target", "idx_reference_rev",
-    "idx_quantity_value",    "idx_number_value",  "idx_uri_value",        "idx_composite_code",
+    "idx_quantity_value",    "idx_number_value",  "idx_uri_value",        "idx_composite_first",
 };
 
 // Schema 1 -> 2: the index tables become clustered by resource (PRIMARY KEY (res, n) WITHOUT
@@ -613,8 +622,11 @@ Status SqliteStore::Migrate() {
           if (v == 1) {
             s = writer_->Exec(kUpgrade1To2);
           }
-          if (s.ok()) {
+          if (s.ok() && v <= 2) {
             s = writer_->Exec(kUpgrade2To3);
+          }
+          if (s.ok()) {
+            s = writer_->Exec(kUpgrade3To4);
           }
           if (s.ok()) {
             s = writer_->Exec("UPDATE schema_info SET value = '" + std::to_string(kSchemaVersion) +

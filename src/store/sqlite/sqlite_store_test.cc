@@ -148,7 +148,7 @@ TEST_F(SqliteStoreUpgrade, Schema1IndexTablesAreRebuiltAndStillFound) {
   auto st = (*db)->Prepare("SELECT value FROM schema_info WHERE key = 'resource_schema'");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*(*st)->Step());
-  EXPECT_EQ((*st)->Text(0), "3");
+  EXPECT_EQ((*st)->Text(0), "4");
 }
 
 int64_t Count(const std::string& path, const std::string& sql) {
@@ -231,7 +231,7 @@ TEST_F(SqliteStoreUpgrade, Schema2HistoryKeepsEveryVersionOnceAfterTheUpgrade) {
   auto opened = SqliteStore::Open(path_, registry_, clock_);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
   EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM resource_version"), 1);
-  EXPECT_EQ(Count(path_, "SELECT value FROM schema_info WHERE key = 'resource_schema'"), 3);
+  EXPECT_EQ(Count(path_, "SELECT value FROM schema_info WHERE key = 'resource_schema'"), 4);
   using V = std::vector<std::string>;
   EXPECT_EQ(VersionsOf(**opened, "p1"), (V{"2", "1"}));
   EXPECT_EQ(VersionsOf(**opened, "p2"), (V{"1"}));
@@ -341,6 +341,39 @@ TEST_F(SqliteStoreUpgrade, AnUnfinishedBulkLoadGetsItsIndexesAtTheNextOpen) {
   EXPECT_EQ(IndexNames(path_), full);
   EXPECT_EQ(Search(**store, "Patient", {{"gender", "female"}}),
             std::vector<std::string>{"Patient/p1"});
+}
+
+TEST_F(SqliteStoreUpgrade, Schema3CompositeIndexGivesWayToTheFirstComponentIndex) {
+  std::vector<std::string> fresh;
+  {
+    auto store = SqliteStore::Open(path_, registry_, clock_);
+    ASSERT_TRUE(store.ok());
+    fresh = IndexNames(path_);
+    Put(**store,
+        R"({"resourceType":"Observation","id":"bp","status":"final",
+            "code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
+            "component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},
+                          "valueQuantity":{"value":120,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]})");
+  }
+  {
+    // As schema 3 left it: one index over every component.
+    auto db = Connection::Open(path_, false);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("DROP INDEX idx_composite_first; CREATE INDEX idx_composite_code ON "
+                           "idx_composite (type, param, comp, code, res, grp); UPDATE schema_info "
+                           "SET value = '3' WHERE key = 'resource_schema'")
+                    .ok());
+  }
+  auto store = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_EQ(IndexNames(path_), fresh);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Search(**store, "Observation",
+                   {{"component-code-value-quantity", "http://loinc.org|8480-6$gt100"}}),
+            V{"Observation/bp"});
+  EXPECT_EQ(Search(**store, "Observation", {{"component-code-value-quantity", "8480-6$lt100"}}),
+            V{});
 }
 
 }  // namespace
