@@ -7,7 +7,6 @@
 #include <future>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -26,6 +25,22 @@ namespace portico::app {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The whole content of `path` in one read; false when it cannot be read.
+bool ReadWhole(const fs::path& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) {
+    return false;
+  }
+  std::streamoff size = in.tellg();
+  if (size < 0) {
+    return false;
+  }
+  out.resize(static_cast<size_t>(size));
+  in.seekg(0);
+  in.read(out.data(), size);
+  return in.gcount() == size;
+}
 
 bool IsDataFile(const fs::path& p) {
   std::string ext = base::ToLowerAscii(p.extension().string());
@@ -164,10 +179,8 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
     bool repeated = false;
     bool used_quick = false;
     for (size_t i = 0; i < files.size(); ++i) {
-      std::ifstream in(files[i], std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      const std::string content = ss.str();
+      std::string content;
+      (void)ReadWhole(files[i], content);  // a file that cannot be read fails in the next pass
       std::optional<std::vector<std::string>> keys;
       if (quick) {
         keys = fhir::Importer::QuickKeys(content);
@@ -217,11 +230,8 @@ int RunImport(const Config& config, const std::vector<std::string>& paths, bool 
   int loaded_files = 0;
   // Pass 2: the next file is read and parsed on another thread while this one is stored.
   auto parse_file = [&importer](const fs::path& f) {
-    std::ifstream in(f, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string content = ss.str();
-    if (!in.good() && !in.eof()) {
+    std::string content;
+    if (!ReadWhole(f, content)) {
       fhir::Importer::Parsed failed;
       failed.source = f.string();
       failed.errors.push_back({f.string(), -1, "cannot read the file"});

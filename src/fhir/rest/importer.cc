@@ -160,6 +160,12 @@ bool TypeAndId(std::string_view line, std::string_view& type, std::string_view& 
         return false;
       }
       have = true;
+      if (have_type && have_id) {
+        // The rest of the line cannot change the key of a line that parses (a second id would
+        // be a duplicate member), and a line that does not parse fails its file, whose keys
+        // then only matter if they repeat one, which sends the caller to the full check.
+        return !type.empty() && !id.empty() && type != "Bundle";
+      }
     } else if (!SkipValue(line, pos)) {
       return false;
     }

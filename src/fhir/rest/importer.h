@@ -93,8 +93,9 @@ class Importer {
   std::vector<std::string> Keys(std::string_view content);
 
   // The keys of an NDJSON file whose every line is one resource with a plain string resourceType
-  // (not Bundle) and id, read without parsing or checking the resources: for a valid file they
-  // equal Keys(content), at a fraction of its cost. nullopt for any other content.
+  // (not Bundle) and id, read from the start of each line without parsing or checking the rest:
+  // for a file that loads they equal Keys(content), at a fraction of its cost (for one that does
+  // not, they may not). nullopt for any other content.
   static std::optional<std::vector<std::string>> QuickKeys(std::string_view content);
 
   // When set, a write whose (key, ordinal within its file) makes this return true is skipped and
