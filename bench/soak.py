@@ -11,15 +11,16 @@ a mixed workload for --minutes: per worker thread, a member of its own who repea
 
 Each minute it prints the requests completed, the errors (any answer that is not 2xx/3xx and not
 an expected 429, and any failed connection), the server's resident set (VmRSS from
-/proc/PID/status), how much of it is SQLite's heap (portico_sqlite_memory_bytes on /metrics) and
-how many verified access tokens the server holds (portico_token_cache_entries; bounded at 10,000,
-which this workload reaches in a few minutes because every refresh mints a new token).
+/proc/PID/status), how much of it is SQLite's page caches (portico_sqlite_memory_bytes on
+/metrics) and how many verified access tokens the server holds (portico_token_cache_entries;
+bounded at 10,000, which this workload reaches in a few minutes because every refresh mints a
+new token).
 SQLite's page caches fill up to their configured size (cache_size: 64 MiB for the writer, 16 MiB
 per pooled reader) as the database grows, which takes far longer than a soak; they are bounded
 by configuration, not leaks. So the verdict passes when there were no errors, the server is still
-up, the rest of the RSS (RSS minus SQLite's heap) grew by less than --rss-bound percent between
-the end of the warm-up (--warmup, default a third of the run) and the last minute, and SQLite's
-heap stayed under --sqlite-bound MiB. Exit status 1
+up, the rest of the RSS (RSS minus SQLite's page caches) grew by less than --rss-bound percent
+between the end of the warm-up (--warmup, default a third of the run) and the last minute, and
+SQLite's page caches stayed under --sqlite-bound MiB. Exit status 1
 when it fails. Raw RSS growth is printed as well.
 """
 
@@ -48,8 +49,8 @@ def log(*a):
 
 
 def bounded_caches(server):
-    """From /metrics: SQLite's heap in KiB (portico_sqlite_memory_bytes: page caches, which fill
-    up to their configured size as the database grows) and the verified-token cache's entries
+    """From /metrics: SQLite's page caches in KiB (portico_sqlite_memory_bytes, which fill up to
+    their configured size as the database grows) and the verified-token cache's entries
     (portico_token_cache_entries, at most 10,000). Both are bounded by design; RSS growth once
     they are full is what a leak would look like."""
     heap = tokens = 0
@@ -206,7 +207,7 @@ def main():
                     help="minutes in which bounded caches fill, not judged (default: a third "
                          "of the run, at least 2)")
     ap.add_argument("--sqlite-bound", type=float, default=128.0,
-                    help="ceiling for SQLite's heap, MiB (the writer's 64 MiB cache and four "
+                    help="ceiling for SQLite's page caches, MiB (the writer's 64 MiB and four "
                          "readers' 16 MiB)")
     ap.add_argument("--out", default=None, help="also write the table to this file")
     a = ap.parse_args()
@@ -283,7 +284,7 @@ def main():
         passed = (alive and total_errors == 0 and other_pct < a.rss_bound and
                   sqlite_peak < a.sqlite_bound)
         verdict = (f"verdict: {'PASS' if passed else 'FAIL'}: {total_errors} errors, server "
-                   f"{'up' if alive else 'DOWN'}; RSS without SQLite's heap "
+                   f"{'up' if alive else 'DOWN'}; RSS without SQLite's page caches "
                    f"{(base_row[4] - base_row[5]) / 1024:.1f} MiB at minute {base_row[0]} -> "
                    f"{(last_row[4] - last_row[5]) / 1024:.1f} MiB at minute {last_row[0]} "
                    f"({other_pct:+.1f}%, bound {a.rss_bound:.0f}%); SQLite heap peak "

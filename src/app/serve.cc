@@ -331,8 +331,8 @@ int RunServe(const Config& config) {
           "portico_audit_dropped_total " +
           std::to_string(audit.dropped()) + "\n";
       r.body +=
-          "# HELP portico_sqlite_memory_bytes Bytes SQLite holds on its heap (page caches, "
-          "statements).\n# TYPE portico_sqlite_memory_bytes gauge\n"
+          "# HELP portico_sqlite_memory_bytes Bytes SQLite holds in its page caches.\n# TYPE "
+          "portico_sqlite_memory_bytes gauge\n"
           "portico_sqlite_memory_bytes " +
           std::to_string(store::sqlite::SqliteMemoryUsed()) + "\n";
       r.body +=

@@ -2,13 +2,14 @@
 // statements only. A Connection is used by one thread at a time.
 #pragma once
 
-#include <sqlite3.h>
-
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <sqlite3.h>
 
 #include "src/base/status.h"
 
@@ -56,16 +57,28 @@ class Connection {
   int Changes() const { return sqlite3_changes(db_); }
   sqlite3* raw() const { return db_; }
 
+  // Records the size of this connection's page cache now, for SqliteMemoryUsed.
+  // REQUIRES: called by the thread that is using the connection.
+  void NoteMemory();
+  int64_t noted_memory() const { return memory_.load(std::memory_order_relaxed); }
+  // Counts one more use of the connection; returns the count (1 for the first).
+  // REQUIRES: called by the thread that is using the connection.
+  uint64_t CountUse() { return ++uses_; }
+
  private:
-  explicit Connection(sqlite3* db) : db_(db) {}
+  explicit Connection(sqlite3* db);
   sqlite3* db_;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
+  std::atomic<int64_t> memory_{0};
+  uint64_t uses_ = 0;
 };
 
 Status SqliteError(sqlite3* db, std::string_view what);
 
-// Bytes SQLite holds on its heap in this process: page caches (bounded by each connection's
-// cache_size) and prepared statements. For /metrics, to tell warm caches from leaks.
+// Bytes of SQLite page cache in this process (each bounded by its connection's cache_size), as
+// each open connection last noted it (Connection::NoteMemory: SQLite's own count of its whole
+// heap is off, because its mutex slowed every request). For /metrics, to tell warm caches from
+// leaks.
 int64_t SqliteMemoryUsed();
 
 }  // namespace portico::store::sqlite

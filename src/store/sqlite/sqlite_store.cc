@@ -566,6 +566,7 @@ SqliteStore::~SqliteStore() {
 SqliteStore::WriterLock SqliteStore::LockWriter() {
   auto start = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(writer_mutex_);
+  writer_->NoteMemory();  // idle between two users: what the last one left
   StoreMetrics::Global().RecordWait(
       StoreMetrics::kSqliteWriter,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -720,6 +721,11 @@ StatusOr<std::unique_ptr<SqliteStore::ReaderLease>> SqliteStore::AcquireReader()
 }
 
 void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn) {
+  // Still this thread's. Asking for the cache size takes one of SQLite's global mutexes, so it is
+  // done on one release in 256, not on every request.
+  if (conn->CountUse() % 256 == 1) {
+    conn->NoteMemory();
+  }
   std::lock_guard<std::mutex> lock(readers_mutex_);
   if (readers_.size() < 64) {
     readers_.push_back(std::move(conn));

@@ -376,5 +376,19 @@ TEST_F(SqliteStoreUpgrade, Schema3CompositeIndexGivesWayToTheFirstComponentIndex
             V{});
 }
 
+TEST_F(SqliteStoreUpgrade, PageCachesAreCountedWhileTheirConnectionsAreOpen) {
+  const int64_t before = SqliteMemoryUsed();
+  {
+    auto store = SqliteStore::Open(path_, registry_, clock_);
+    ASSERT_TRUE(store.ok());
+    Put(**store, R"({"resourceType":"Patient","id":"p1","gender":"female"})");
+    auto read = (*store)->Read("Patient", "p1");
+    ASSERT_TRUE(read.ok() && read->has_value());
+    (void)(*store)->LockWriter();  // the writer notes its cache when it is taken
+    EXPECT_GT(SqliteMemoryUsed(), before);
+  }
+  EXPECT_EQ(SqliteMemoryUsed(), before);
+}
+
 }  // namespace
 }  // namespace portico::store::sqlite
