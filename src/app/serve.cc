@@ -174,6 +174,16 @@ int RunServe(const Config& config) {
   so.error_response = [](int status, const std::string& message) {
     return fhir::FhirApi::Error(status, status == 408 ? "timeout" : "too-costly", message);
   };
+  // What may hold a thread for milliseconds runs apart from the connections' I/O threads: every
+  // write (a durable commit; on the OAuth side also the password checks of the sign-in forms and
+  // the signatures of the token endpoint) and the FHIR operations ($everything reads a whole
+  // record). Reads, searches and introspection stay on their I/O thread.
+  so.runs_long = [](const http::Request& req) {
+    if (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS") {
+      return req.path.find("/$") != std::string::npos;
+    }
+    return req.path != "/oauth/introspect";
+  };
   std::unique_ptr<fhir::FhirApi> api;
   std::unique_ptr<fhir::Writer> writer;
   std::unique_ptr<oauth::AuthorizationServer> as;

@@ -1,9 +1,11 @@
 #include "src/http/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <random>
 #include <thread>
 #include <type_traits>
@@ -14,6 +16,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "src/base/log.h"
@@ -91,7 +96,18 @@ class InFlight {
 struct Server::Impl {
   ServerOptions options;
   Handler handler;
-  asio::io_context ioc;
+  // The first I/O thread's loop; it also runs the acceptor, the signals and the drain. Each
+  // other I/O thread runs a loop of its own (`workers`), and a connection stays on the loop that
+  // accepted it: nothing of a request crosses threads, which with one shared loop cost several
+  // futex calls per request.
+  asio::io_context ioc{1};
+  std::vector<std::unique_ptr<asio::io_context>> workers;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_guards;
+  size_t next_loop = 0;  // round robin over ioc and workers (used on `control` only)
+  // For the requests options.runs_long names: a loop run by threads of their own, at a lower
+  // scheduling priority than the I/O threads, so that a password check yields the CPU to reads.
+  std::unique_ptr<asio::io_context> long_pool;
+  std::vector<std::thread> long_threads;
   // The acceptor, the signal set and the drain timer are touched only on this strand, so
   // Stop() (posted from any thread) never races an accept in progress on another thread.
   asio::strand<asio::io_context::executor_type> control{asio::make_strand(ioc)};
@@ -108,11 +124,28 @@ struct Server::Impl {
 
   void DrainPoll() {
     if (in_flight.load() == 0 || std::chrono::steady_clock::now() > drain_deadline) {
+      for (auto& w : workers) {
+        w->stop();
+      }
       ioc.stop();
       return;
     }
     drain_timer.expires_after(std::chrono::milliseconds(20));
     drain_timer.async_wait([this](const boost::system::error_code&) { DrainPoll(); });
+  }
+
+  Response CallHandler(const Request& req) {
+    try {
+      return handler(req);
+    } catch (const std::exception&) {
+      return ErrorResponse(500, "Internal server error");
+    }
+  }
+
+  // The loop the next accepted connection goes to.
+  asio::io_context& NextLoop() {
+    size_t i = next_loop++ % (workers.size() + 1);
+    return i == 0 ? ioc : *workers[i - 1];
   }
 
   Response ErrorResponse(int status, const std::string& message) {
@@ -293,10 +326,13 @@ struct Server::Impl {
         req.remote_addr = remote;
         req.secure = secure;
         req.request_id = NewRequestId();
-        try {
-          resp = handler(req);
-        } catch (const std::exception&) {
-          resp = ErrorResponse(500, "Internal server error");
+        if (long_pool != nullptr && options.runs_long(req)) {
+          resp = co_await asio::co_spawn(
+              long_pool->get_executor(),
+              [this, &req]() -> asio::awaitable<Response> { co_return CallHandler(req); },
+              asio::use_awaitable);
+        } else {
+          resp = CallHandler(req);
         }
         resp.SetHeader("X-Request-Id", req.request_id);
       }
@@ -334,7 +370,7 @@ struct Server::Impl {
 
   asio::awaitable<void> Accept() {
     while (true) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc),
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(NextLoop()),
                                                          asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
@@ -412,24 +448,49 @@ uint16_t Server::port() const {
 
 void Server::Run() {
   Impl& im = *impl_;
+  int threads = im.options.threads > 0 ? im.options.threads
+                                       : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads < 1) {
+    threads = 1;
+  }
+  // The loops exist before the first accept can pick one.
+  for (int i = 1; i < threads; ++i) {
+    im.workers.push_back(std::make_unique<asio::io_context>(1));
+    im.worker_guards.push_back(asio::make_work_guard(*im.workers.back()));
+  }
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> long_guard;
+  if (im.options.runs_long) {
+    im.long_pool = std::make_unique<asio::io_context>();
+    long_guard.emplace(asio::make_work_guard(*im.long_pool));
+    for (int i = 0; i < std::max(1, im.options.long_request_threads); ++i) {
+      im.long_threads.emplace_back([loop = im.long_pool.get()] {
+        // Linux: a thread's nice value is its own (best effort: an error leaves it unchanged).
+        (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
+        loop->run();
+      });
+    }
+  }
   asio::co_spawn(im.control, im.Accept(), asio::detached);
   im.signals.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) {
       Stop();
     }
   });
-  int threads = im.options.threads > 0 ? im.options.threads
-                                       : static_cast<int>(std::thread::hardware_concurrency());
-  if (threads < 1) {
-    threads = 1;
-  }
   std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) {
-    pool.emplace_back([&im] { im.ioc.run(); });
+  for (auto& w : im.workers) {
+    pool.emplace_back([loop = w.get()] { loop->run(); });
   }
   im.ioc.run();
   for (auto& t : pool) {
     t.join();
+  }
+  if (im.long_pool != nullptr) {
+    long_guard.reset();  // the drain waited for the requests running there
+    im.long_pool->stop();
+    for (auto& t : im.long_threads) {
+      t.join();
+    }
+    im.long_threads.clear();
   }
 }
 

@@ -1,6 +1,8 @@
 // HTTP/1.1 server on Boost.Beast/Asio with C++20 coroutines. Enforces request limits (header size,
 // body size, target length, slow clients) and answers violations itself with clean 4xx responses.
-// Thread-safe: the handler is called concurrently from `threads` I/O threads.
+// Each of the `threads` I/O threads owns the connections it accepted (no hand-offs between threads
+// on the way of a request); requests that `runs_long` names run on a separate pool instead.
+// Thread-safe: the handler is called concurrently from all of these threads.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,12 @@ struct ServerOptions {
   std::string tls_key_file;         // PEM private key (TLS 1.2 and 1.3 only, AEAD suites)
   // Called with (status, body) to build error bodies for limit violations.
   std::function<Response(int status, const std::string& message)> error_response;
+  // Requests that may hold a thread for milliseconds (a password check, a durable commit): they
+  // run on `long_request_threads` threads of their own, so that the other connections of the
+  // I/O thread that read them are not held up meanwhile. Unset: every request runs on its I/O
+  // thread.
+  std::function<bool(const Request&)> runs_long;
+  int long_request_threads = 2;
 };
 
 class Server {
