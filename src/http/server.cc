@@ -16,9 +16,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "src/base/log.h"
@@ -104,8 +101,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<asio::io_context>> workers;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_guards;
   size_t next_loop = 0;  // round robin over ioc and workers (used on `control` only)
-  // For the requests options.runs_long names: a loop run by threads of their own, at a lower
-  // scheduling priority than the I/O threads, so that a password check yields the CPU to reads.
+  // For the requests options.runs_long names: a loop run by threads of their own.
   std::unique_ptr<asio::io_context> long_pool;
   std::vector<std::thread> long_threads;
   // The acceptor, the signal set and the drain timer are touched only on this strand, so
@@ -463,11 +459,7 @@ void Server::Run() {
     im.long_pool = std::make_unique<asio::io_context>();
     long_guard.emplace(asio::make_work_guard(*im.long_pool));
     for (int i = 0; i < std::max(1, im.options.long_request_threads); ++i) {
-      im.long_threads.emplace_back([loop = im.long_pool.get()] {
-        // Linux: a thread's nice value is its own (best effort: an error leaves it unchanged).
-        (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
-        loop->run();
-      });
+      im.long_threads.emplace_back([loop = im.long_pool.get()] { loop->run(); });
     }
   }
   asio::co_spawn(im.control, im.Accept(), asio::detached);
