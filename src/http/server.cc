@@ -97,9 +97,12 @@ struct Server::Impl {
   // other I/O thread runs a loop of its own (`workers`), and a connection stays on the loop that
   // accepted it: nothing of a request crosses threads, which with one shared loop cost several
   // futex calls per request.
-  asio::io_context ioc{1};
   std::vector<std::unique_ptr<asio::io_context>> workers;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_guards;
+  // Declared after `workers`, so destroyed before them: a pending accept on it holds a socket
+  // bound to a worker's loop. The long-request loop, declared later still, goes first: its
+  // pending handlers resume connections on these loops.
+  asio::io_context ioc{1};
   size_t next_loop = 0;  // round robin over ioc and workers (used on `control` only)
   // For the requests options.runs_long names: a loop run by threads of their own.
   std::unique_ptr<asio::io_context> long_pool;
