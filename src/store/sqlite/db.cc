@@ -22,14 +22,15 @@ Status SqliteError(sqlite3* db, std::string_view what) {
 
 namespace {
 
-// The open connections, for SqliteMemoryUsed.
+// The open connections, for SqliteMemoryUsed. Never destroyed: a connection held by an object
+// with static storage may close after static destructors have run.
 std::mutex& RegistryMutex() {
-  static std::mutex mu;
-  return mu;
+  static auto* mu = new std::mutex;
+  return *mu;
 }
 std::set<const Connection*>& Registry() {
-  static std::set<const Connection*> open;
-  return open;
+  static auto* open = new std::set<const Connection*>;
+  return *open;
 }
 
 }  // namespace
