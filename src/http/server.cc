@@ -104,9 +104,8 @@ struct Server::Impl {
   // pending handlers resume connections on these loops.
   asio::io_context ioc{1};
   size_t next_loop = 0;  // round robin over ioc and workers (used on `control` only)
-  // For the requests options.runs_long names: a loop run by threads of their own.
+  // For the requests options.runs_long names: a loop run by threads of their own (in Run).
   std::unique_ptr<asio::io_context> long_pool;
-  std::vector<std::thread> long_threads;
   // The acceptor, the signal set and the drain timer are touched only on this strand, so
   // Stop() (posted from any thread) never races an accept in progress on another thread.
   asio::strand<asio::io_context::executor_type> control{asio::make_strand(ioc)};
@@ -458,11 +457,12 @@ void Server::Run() {
     im.worker_guards.push_back(asio::make_work_guard(*im.workers.back()));
   }
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> long_guard;
+  std::vector<std::thread> long_threads;
   if (im.options.runs_long) {
     im.long_pool = std::make_unique<asio::io_context>();
     long_guard.emplace(asio::make_work_guard(*im.long_pool));
     for (int i = 0; i < std::max(1, im.options.long_request_threads); ++i) {
-      im.long_threads.emplace_back([loop = im.long_pool.get()] { loop->run(); });
+      long_threads.emplace_back([loop = im.long_pool.get()] { loop->run(); });
     }
   }
   asio::co_spawn(im.control, im.Accept(), asio::detached);
@@ -479,13 +479,12 @@ void Server::Run() {
   for (auto& t : pool) {
     t.join();
   }
+  // The drain waited for the requests running on the long-request threads (up to its deadline).
   if (im.long_pool != nullptr) {
-    long_guard.reset();  // the drain waited for the requests running there
     im.long_pool->stop();
-    for (auto& t : im.long_threads) {
-      t.join();
-    }
-    im.long_threads.clear();
+  }
+  for (auto& t : long_threads) {
+    t.join();
   }
 }
 

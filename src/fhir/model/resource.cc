@@ -97,12 +97,10 @@ std::string RenderStored(const PreparedResource& prepared, int64_t version,
   out.append(",\"lastUpdated\":");
   json::AppendQuoted(base::FormatInstant(last_updated), out);
   if (prepared.has_meta) {
-    // The other meta members follow the server's two: skip `,"meta":{` in the text.
-    size_t rest = prepared.meta_at + kMetaOpen.size();
-    if (text.compare(rest, 1, "}") != 0) {
-      out.push_back(',');
-    }
-    out.append(text, rest);
+    // The other meta members (PrepareResource keeps a meta only when it has some) follow the
+    // server's two: skip `,"meta":{` in the text.
+    out.push_back(',');
+    out.append(text, prepared.meta_at + kMetaOpen.size());
   } else {
     out.push_back('}');
     out.append(text, prepared.meta_at);

@@ -170,17 +170,10 @@ bool TypeAndId(std::string_view line, std::string_view& type, std::string_view& 
       return false;
     }
     SkipSpace(line, pos);
-    if (pos < line.size() && line[pos] == ',') {
-      ++pos;
-      continue;
-    }
-    if (pos >= line.size() || line[pos] != '}') {
-      return false;
+    if (pos >= line.size() || line[pos] != ',') {
+      return false;  // the object ended (or broke off) before both were read
     }
     ++pos;
-    SkipSpace(line, pos);
-    return pos == line.size() && have_type && have_id && !type.empty() && !id.empty() &&
-           type != "Bundle";
   }
 }
 

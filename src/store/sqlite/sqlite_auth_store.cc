@@ -199,37 +199,6 @@ class ResetOnExit {
   Statement* st_;
 };
 
-// A write transaction on the shared writer connection: holds the writer mutex for its lifetime
-// and rolls back unless committed.
-class WriteTxn {
- public:
-  explicit WriteTxn(SqliteStore& store) : lock_(store.LockWriter()), db_(store.writer()) {}
-  ~WriteTxn() {
-    if (open_) {
-      (void)db_.Exec("ROLLBACK");
-    }
-  }
-  WriteTxn(const WriteTxn&) = delete;
-  WriteTxn& operator=(const WriteTxn&) = delete;
-
-  Status Begin() {
-    RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
-    open_ = true;
-    return Status::Ok();
-  }
-  Status Commit() {
-    RETURN_IF_ERROR(db_.Exec("COMMIT"));
-    open_ = false;
-    return Status::Ok();
-  }
-  Connection& db() { return db_; }
-
- private:
-  SqliteStore::WriterLock lock_;
-  Connection& db_;
-  bool open_ = false;
-};
-
 // A read transaction on a pooled reader, for reads that span several statements and must see one
 // snapshot. Ends (COMMIT) when leaving scope.
 class ReadTxn {

@@ -831,41 +831,26 @@ StatusOr<std::unique_ptr<WriteBatch>> SqliteStore::BeginWrite() {
 }
 
 StatusOr<bool> SqliteStore::StartBulkLoad() {
-  WriterLock lock = LockWriter();
-  RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  Status s = Status::Ok();
-  bool empty = false;
-  {
-    auto st = writer_->Prepare("SELECT NOT EXISTS (SELECT 1 FROM resource)");
-    auto row = st.ok() ? (*st)->Step() : StatusOr<bool>(st.status());
-    if (!row.ok()) {
-      s = row.status();
-    } else {
-      empty = *row && (*st)->Int(0) != 0;
-    }
+  WriteTxn txn(*this);
+  RETURN_IF_ERROR(txn.Begin());
+  ASSIGN_OR_RETURN(auto st, writer_->Prepare("SELECT 1 FROM resource LIMIT 1"));
+  ASSIGN_OR_RETURN(bool has_data, st->Step());
+  st.reset();  // a DROP INDEX waits for no statement of this connection
+  if (has_data) {
+    return false;
   }
   for (const char* name : kDeferredIndexes) {
-    if (!s.ok() || !empty) {
-      break;
-    }
-    s = writer_->Exec(std::string("DROP INDEX IF EXISTS ") + name);
+    RETURN_IF_ERROR(writer_->Exec(std::string("DROP INDEX IF EXISTS ") + name));
   }
-  if (!s.ok() || !empty) {
-    (void)writer_->Exec("ROLLBACK");
-    return s.ok() ? StatusOr<bool>(false) : StatusOr<bool>(s);
-  }
-  RETURN_IF_ERROR(writer_->Exec("COMMIT"));
+  RETURN_IF_ERROR(txn.Commit());
   return true;
 }
 
 Status SqliteStore::FinishBulkLoad() {
-  WriterLock lock = LockWriter();
-  RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  if (Status s = writer_->Exec(kSchema); !s.ok()) {
-    (void)writer_->Exec("ROLLBACK");
-    return s;
-  }
-  return writer_->Exec("COMMIT");
+  WriteTxn txn(*this);
+  RETURN_IF_ERROR(txn.Begin());
+  RETURN_IF_ERROR(writer_->Exec(kSchema));
+  return txn.Commit();
 }
 
 StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteStore::CountByType() {

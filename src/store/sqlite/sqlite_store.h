@@ -75,6 +75,37 @@ class SqliteStore : public ResourceStore {
   std::vector<std::unique_ptr<Connection>> readers_;
 };
 
+// A write transaction on the writer connection: holds the writer's lock for its lifetime and
+// rolls back unless committed.
+class WriteTxn {
+ public:
+  explicit WriteTxn(SqliteStore& store) : lock_(store.LockWriter()), db_(store.writer()) {}
+  ~WriteTxn() {
+    if (open_) {
+      (void)db_.Exec("ROLLBACK");
+    }
+  }
+  WriteTxn(const WriteTxn&) = delete;
+  WriteTxn& operator=(const WriteTxn&) = delete;
+
+  Status Begin() {
+    RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    open_ = true;
+    return Status::Ok();
+  }
+  Status Commit() {
+    RETURN_IF_ERROR(db_.Exec("COMMIT"));
+    open_ = false;
+    return Status::Ok();
+  }
+  Connection& db() { return db_; }
+
+ private:
+  SqliteStore::WriterLock lock_;
+  Connection& db_;
+  bool open_ = false;
+};
+
 class SqliteStore::ReaderLease {
  public:
   // Owns `conn` until destroyed, then returns it to the pool.
