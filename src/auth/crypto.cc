@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "src/auth/base64url.h"
+#include "src/base/digest.h"
 
 namespace portico::auth {
 namespace {
@@ -49,17 +50,7 @@ StatusOr<std::string> RandomIdentifier(size_t n) {
   }
 }
 
-std::string Sha256(std::string_view data) {
-  std::string out(kSha256Size, '\0');
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                 EVP_sha256(), nullptr) != 1 ||
-      len != kSha256Size) {
-    // Only possible if the default provider is unavailable; continuing would be unsafe.
-    std::abort();
-  }
-  return out;
-}
+std::string Sha256(std::string_view data) { return base::Sha256Bytes(data); }
 
 std::string HmacSha256(std::string_view key, std::string_view message) {
   std::string out(kSha256Size, '\0');
