@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <random>
@@ -48,20 +48,31 @@ bool GzipCompress(std::string_view in, std::string& out) {
 
 namespace {
 
-std::string HttpDate() {
+// The Date header changes once a second; each I/O thread formats it once per second.
+const std::string& HttpDate() {
+  thread_local std::time_t formatted_at = -1;
+  thread_local std::string value;
   std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
+  if (t != formatted_at) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    value = buf;
+    formatted_at = t;
+  }
+  return value;
 }
 
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
-  return buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t v = rng();
+  std::string id(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) {
+    id[static_cast<size_t>(i)] = kHex[v & 15];
+  }
+  return id;
 }
 
 bool AcceptsGzip(std::string_view accept_encoding) {
@@ -207,9 +218,9 @@ struct Server::Impl {
     co_await Serve(tls, true);
   }
 
-  // One connection's request loop. The socket's executor is a strand, so the timer handler
-  // below and this coroutine never run at the same time; the stream is shared with the timer
-  // handler to keep it alive.
+  // One connection's request loop. The socket's loop is run by one thread, so the timer
+  // handler below and this coroutine never run at the same time (a strand would only add a
+  // queue); the stream is shared with the timer handler to keep it alive.
   template <class Stream>
   asio::awaitable<void> Serve(std::shared_ptr<Stream> stream_ptr, bool secure) {
     Stream& stream = *stream_ptr;
@@ -368,7 +379,7 @@ struct Server::Impl {
 
   asio::awaitable<void> Accept() {
     while (true) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(NextLoop()),
+      auto [ec, socket] = co_await acceptor.async_accept(NextLoop().get_executor(),
                                                          asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
