@@ -1318,6 +1318,35 @@ TEST_P(StoreConformance, AuditBatchKeepsOrderAndText) {
   EXPECT_EQ((*got)[2].at, kNow);
 }
 
+// A batch larger than one multi-row statement, with a remainder: every event is written once,
+// each with its own fields.
+TEST_P(StoreConformance, LargeAuditBatchWritesEveryEventOnce) {
+  std::vector<AuditEvent> events;
+  for (int i = 0; i < 200; ++i) {
+    AuditEvent e;
+    e.at = kNow + i;
+    e.event = "fhir.access";
+    e.client_id = "app-" + std::to_string(i % 7);
+    e.username = "user-" + std::to_string(i % 3);
+    e.patient_id = "p" + std::to_string(i % 5);
+    e.detail = "read #" + std::to_string(i);
+    events.push_back(e);
+  }
+  ASSERT_TRUE(auth_->AuditBatch(events).ok());
+  auto got = auth_->ListAudit(500);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 200u);
+  for (size_t k = 0; k < got->size(); ++k) {
+    const AuditEvent& e = (*got)[k];
+    int i = 199 - static_cast<int>(k);  // newest first
+    EXPECT_EQ(e.at, kNow + i);
+    EXPECT_EQ(e.detail, "read #" + std::to_string(i));
+    EXPECT_EQ(e.client_id, "app-" + std::to_string(i % 7));
+    EXPECT_EQ(e.username, "user-" + std::to_string(i % 3));
+    EXPECT_EQ(e.patient_id, "p" + std::to_string(i % 5));
+  }
+}
+
 TEST_P(StoreConformance, GrantsAndAuditByPatient) {
   ASSERT_TRUE(auth_->PutGrant(MakeGrant("g1", "alice", "p1", "r1")).ok());
   ASSERT_TRUE(auth_->PutGrant(MakeGrant("g2", "bob", "p2", "r2")).ok());    // bob, for child p2

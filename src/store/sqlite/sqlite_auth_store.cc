@@ -1086,19 +1086,39 @@ Status SqliteAuthStore::AuditBatch(const std::vector<AuditEvent>& events) {
   if (events.empty()) {
     return Status::Ok();
   }
-  // One transaction (one flush) for the whole batch.
+  // One transaction (one flush) for the whole batch, and one statement per kAuditRows events:
+  // each statement costs its own step, and the AUTOINCREMENT counter is written once per
+  // statement, not once per row. Under a read load this thread writes one row per request.
+  constexpr size_t kAuditRows = 64;
+  constexpr int kAuditColumnCount = 6;
+  static const std::string kMany = [] {
+    std::string sql =
+        "INSERT INTO auth_audit (at, event, client_id, username, patient_id, detail) VALUES ";
+    for (size_t i = 0; i < kAuditRows; ++i) {
+      sql += i == 0 ? "(?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?)";
+    }
+    return sql;
+  }();
+  static const std::string kOne =
+      "INSERT INTO auth_audit (at, event, client_id, username, patient_id, detail) "
+      "VALUES (?, ?, ?, ?, ?, ?)";
   WriteTxn txn(store_);
   RETURN_IF_ERROR(txn.Begin());
-  ASSIGN_OR_RETURN(Statement * st,
-                   txn.db().Cached("INSERT INTO auth_audit (at, event, client_id, username, "
-                                   "patient_id, detail) VALUES (?, ?, ?, ?, ?, ?)"));
-  for (const AuditEvent& e : events) {
+  size_t done = 0;
+  while (done < events.size()) {
+    size_t rows = events.size() - done >= kAuditRows ? kAuditRows : 1;
+    ASSIGN_OR_RETURN(Statement * st, txn.db().Cached(rows == 1 ? kOne : kMany));
+    for (size_t i = 0; i < rows; ++i) {
+      const AuditEvent& e = events[done + i];
+      int base = static_cast<int>(i) * kAuditColumnCount;
+      st->Bind(base + 1, e.at).Bind(base + 2, e.event).Bind(base + 3, e.client_id);
+      st->Bind(base + 4, e.username).Bind(base + 5, e.patient_id).Bind(base + 6, e.detail);
+    }
+    Status run = st->Run();
     st->Reset();
-    st->Bind(1, e.at).Bind(2, e.event).Bind(3, e.client_id).Bind(4, e.username);
-    st->Bind(5, e.patient_id).Bind(6, e.detail);
-    RETURN_IF_ERROR(st->Run());
+    RETURN_IF_ERROR(run);
+    done += rows;
   }
-  st->Reset();
   return txn.Commit();
 }
 
