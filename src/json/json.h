@@ -12,6 +12,8 @@
 
 namespace portico::json {
 
+class ValueParser;
+
 class Value {
  public:
   enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
@@ -58,6 +60,8 @@ class Value {
   bool operator==(const Value& other) const;
 
  private:
+  friend class ValueParser;  // builds values in place
+
   Kind kind_ = Kind::kNull;
   bool bool_ = false;
   std::string str_;
