@@ -235,11 +235,10 @@ http::Response FhirApi::ErrorFor(const Status& s) {
   return Error(status, IssueTypeFor(s.code()), msg);
 }
 
-StatusOr<bool> FhirApi::Visible(const std::string& type, const std::string& id,
-                                const AccessScope& scope) {
-  if (scope.unrestricted && scope.granular.empty()) {
-    return true;
-  }
+namespace {
+
+// type?_id=id, one match at most.
+SearchQuery IdQuery(const std::string& type, const std::string& id) {
   SearchQuery q;
   q.type = type;
   q.count = 1;
@@ -250,8 +249,41 @@ StatusOr<bool> FhirApi::Visible(const std::string& type, const std::string& id,
   v.raw = id;
   c.values.push_back(v);
   q.conditions.push_back(std::move(c));
-  ASSIGN_OR_RETURN(store::SearchPage page, store_.Search(q, scope));
+  return q;
+}
+
+}  // namespace
+
+StatusOr<bool> FhirApi::Visible(const std::string& type, const std::string& id,
+                                const AccessScope& scope) {
+  if (scope.unrestricted && scope.granular.empty()) {
+    return true;
+  }
+  ASSIGN_OR_RETURN(store::SearchPage page, store_.Search(IdQuery(type, id), scope));
   return !page.matches.empty();
+}
+
+StatusOr<std::optional<store::StoredResource>> FhirApi::ReadVisible(const std::string& type,
+                                                                    const std::string& id,
+                                                                    const AccessScope& scope) {
+  if (scope.unrestricted && scope.granular.empty()) {
+    return store_.Read(type, id);
+  }
+  // The scope's own search for the id: it yields the resource only when the token may see it,
+  // in one query instead of a read and a visibility check.
+  ASSIGN_OR_RETURN(store::SearchPage page, store_.Search(IdQuery(type, id), scope));
+  if (!page.matches.empty()) {
+    return std::optional<store::StoredResource>(std::move(page.matches.front()));
+  }
+  // Not visible, not there, or deleted. Only an unrestricted caller (here: one narrowed by
+  // granular scopes) learns that a resource was deleted; the caller answers 404 for the rest.
+  if (scope.unrestricted) {
+    ASSIGN_OR_RETURN(std::optional<store::StoredResource> current, store_.Read(type, id));
+    if (current.has_value() && current->deleted) {
+      return current;
+    }
+  }
+  return std::optional<store::StoredResource>();
 }
 
 http::Response FhirApi::Handle(const http::Request& req, std::string_view path,
@@ -370,21 +402,14 @@ const std::vector<std::string>* ElementsParam(const QueryPairs& pairs,
 
 http::Response FhirApi::Read(const http::Request& req, const std::string& type,
                              const std::string& id, const AccessScope& scope) {
-  auto res = store_.Read(type, id);
+  auto res = ReadVisible(type, id, scope);
   if (!res.ok()) {
     return ErrorFor(res.status());
   }
   if (!res->has_value()) {
     return Error(404, "not-found", type + "/" + id + " is not known");
   }
-  auto visible = Visible(type, id, scope);
-  if (!visible.ok()) {
-    return ErrorFor(visible.status());
-  }
   const store::StoredResource& r = **res;
-  if (!*visible && !r.deleted) {
-    return Error(404, "not-found", type + "/" + id + " is not known");
-  }
   if (r.deleted) {
     if (!scope.unrestricted) {
       return Error(404, "not-found", type + "/" + id + " is not known");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "src/base/time.h"
@@ -52,6 +53,11 @@ class FhirApi {
                         const QueryPairs& pairs, const AccessScope& scope);
   StatusOr<bool> Visible(const std::string& type, const std::string& id,
                          const AccessScope& scope);
+  // The current version of type/id if `scope` may see it (a deleted one only for an unrestricted
+  // scope); nullopt otherwise.
+  StatusOr<std::optional<store::StoredResource>> ReadVisible(const std::string& type,
+                                                             const std::string& id,
+                                                             const AccessScope& scope);
   std::string SignCursor(const std::string& canonical, const std::string& position) const;
 
   store::ResourceStore& store_;
