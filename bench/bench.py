@@ -15,6 +15,7 @@ flow and measures:
   token-code     POST /oauth/token grant_type=authorization_code (codes made beforehand)
   token-refresh  POST /oauth/token grant_type=refresh_token (chains: each call rotates the token)
   nginx-static   the Patient JSON body that Portico returned, served by nginx (reference limit)
+  nginx-eob      the EOB JSON body that Portico returned, served by nginx (read-eob's reference)
 
 demo-member-1 is the same member at every size (about 14 EOBs, every US Core type), so reads and
 searches return the same bytes at 1k, 10k and 100k members: any change with size is the cost of
@@ -53,6 +54,10 @@ CLIENT = "bench"
 SECRET = "bench-secret-0123456789abcdef"
 USER, PASSWORD = "bench", "bench-password-1"
 PATIENT = "demo-member-1"
+
+# The reads whose bodies nginx also serves, and the nginx scenarios that measure them.
+NGINX_FILES = {"read-patient": "patient.json", "read-eob": "eob.json"}
+NGINX_REFERENCES = {"nginx-static": "patient.json", "nginx-eob": "eob.json"}
 
 READS = [
     ("read-patient", "/fhir/Patient/demo-member-1"),
@@ -444,12 +449,15 @@ def refresh_chain(tokens, holder_index):
 # ---- nginx ---------------------------------------------------------------------------------
 
 class Nginx:
-    def __init__(self, body, workdir):
+    """nginx serving static files: `bodies` maps a file name to its bytes (see url())."""
+
+    def __init__(self, bodies, workdir):
         self.dir = os.path.join(workdir, "nginx")
         os.makedirs(os.path.join(self.dir, "html"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
-        with open(os.path.join(self.dir, "html", "patient.json"), "wb") as f:
-            f.write(body)
+        for name, body in bodies.items():
+            with open(os.path.join(self.dir, "html", name), "wb") as f:
+                f.write(body)
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         self.port = s.getsockname()[1]
@@ -488,7 +496,10 @@ http {{
                 if self.proc.poll() is not None:
                     raise RuntimeError("nginx did not start, see " + self.dir + "/error.log")
                 time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{self.port}/patient.json"
+        self.root = f"http://127.0.0.1:{self.port}"
+
+    def url(self, name):
+        return f"{self.root}/{name}"
 
     def worker_pids(self):
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
@@ -579,17 +590,20 @@ def bench_size(a, members, nginx_holder, results):
     res["rss_idle_kb"] = vm_hwm_kb(server.pid)
     try:
         bearer = {"Authorization": "Bearer " + access}
+        bodies = {}
         for name, path in READS:
             r = server.request("GET", path, headers=bearer)
             if r.status != 200:
                 raise RuntimeError(f"{path}: {r.status} {r.body[:300]}")
-            if name == "read-patient" and nginx_holder[0] is None:
-                nginx_holder[0] = Nginx(r.body.encode(), a.out)
+            if name in NGINX_FILES:
+                bodies[NGINX_FILES[name]] = r.body.encode()
             if name.startswith("search"):
                 res.setdefault("search_hits", {})[name] = len(r.json().get("entry", []))
             res.setdefault("bytes", {})[name] = len(r.body.encode())
     finally:
         server.stop(a.stop_timeout)
+    if nginx_holder[0] is None:  # the same member, so the same bodies, at every size
+        nginx_holder[0] = Nginx(bodies, a.out)
     nginx = nginx_holder[0]
 
     for name, path in READS + [("introspect", None)]:
@@ -623,14 +637,18 @@ def bench_size(a, members, nginx_holder, results):
         finally:
             server.stop(a.stop_timeout)
 
-    # nginx, the reference limit, measured in the same way right after
+    # nginx, the reference limit, measured in the same way right after: the Patient body
+    # (nginx-static) and the EOB body (nginx-eob), each the bytes Portico returned
     paced = write_lua(os.path.join(workdir, "nginx-paced.lua"), delay_ms=delay)
-    run_wrk(nginx.url, 1, 4, 1)
-    for run in range(a.runs if wanted(a, "nginx-static") else 0):
-        r = measure_wrk(a, "nginx-static", nginx.worker_pids(), nginx.url, None, paced)
-        scen.setdefault("nginx-static", []).append(r)
-        log(f"{members} run {run + 1} nginx-static: {r['rps']:.0f} req/s, "
-            f"{r['cpu_us']:.1f} us cpu/req, p50 {r['p50']} p99 {r['p99']} ms")
+    for ref, file in NGINX_REFERENCES.items():
+        if not wanted(a, ref):
+            continue
+        run_wrk(nginx.url(file), 1, 4, 1)
+        for run in range(a.runs):
+            r = measure_wrk(a, ref, nginx.worker_pids(), nginx.url(file), None, paced)
+            scen.setdefault(ref, []).append(r)
+            log(f"{members} run {run + 1} {ref}: {r['rps']:.0f} req/s, "
+                f"{r['cpu_us']:.1f} us cpu/req, p50 {r['p50']} p99 {r['p99']} ms")
 
     # token endpoint: authorization_code exchange. Peak: wrk, one connection per thread, each
     # code once (bench/token.lua); latency: the Python client at a fixed rate.
@@ -744,7 +762,13 @@ def wrk_tokens(a, server, grant, workdir, codes=None, tokens=None):
 # ---- report --------------------------------------------------------------------------------
 
 ORDER = ["read-patient", "read-eob", "search-eob", "search-obs", "introspect", "token-code",
-         "token-refresh", "nginx-static"]
+         "token-refresh", "nginx-static", "nginx-eob"]
+
+
+def reference_for(name):
+    """The nginx scenario a Portico scenario is compared with: the same body for the EOB read,
+    the Patient body (the issue's reference limit) for everything else."""
+    return "nginx-eob" if name == "read-eob" else "nginx-static"
 
 
 def fmt(v, digits=0):
@@ -783,7 +807,9 @@ def report(results, out):
             sc = s["scenarios"].get(name)
             if not sc:
                 continue
-            ng = s["scenarios"].get("nginx-static", {}).get("rps")
+            ng = s["scenarios"].get(reference_for(name), {}).get("rps")
+            if name.startswith("nginx"):
+                ng = s["scenarios"].get("nginx-static", {}).get("rps")
             ratio = sc["rps"] / ng if ng else None
             lines.append(f"| {name} | {s['members']:,} | {fmt(sc['rps'])} | {fmt(ratio, 2)} | "
                          f"{fmt(sc['cpu_us'], 1)} | {fmt(sc['p50'], 2)} | {fmt(sc['p99'], 2)} | "
@@ -817,7 +843,7 @@ def compare(sqlite_json, pg_json, out):
               "PostgreSQL req/s | p50 ms | p99 ms | CPU µs/req |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     for name in ORDER:
-        if name == "nginx-static":
+        if name.startswith("nginx"):
             continue
         for n in both:
             x = lite[n]["scenarios"].get(name)
@@ -842,7 +868,7 @@ def plot(results, out):
     if any(n not in s["scenarios"] for s in sizes for n in ORDER):
         return None  # a partial run (--scenarios): nothing to plot
     dat = os.path.join(out, "plot.dat")
-    names = [n for n in ORDER if n != "nginx-static"]
+    names = [n for n in ORDER if not n.startswith("nginx")]
     with open(dat, "w") as f:
         f.write("# resources " + " ".join(f"{n}_rps {n}_p50 {n}_p99" for n in names) +
                 " nginx_rps nginx_p50 nginx_p99\n")
