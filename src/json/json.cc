@@ -429,13 +429,13 @@ class ValueParser {
   Status ParseObject(Value& out, int depth) {
     ++pos_;
     out.kind_ = Value::Kind::kObject;
-    // Most FHIR objects have a few members: one allocation instead of growing 1, 2, 4.
-    out.object_.reserve(4);
     SkipWs();
     if (pos_ < s_.size() && s_[pos_] == '}') {
       ++pos_;
       return Status::Ok();
     }
+    // Most FHIR objects have a few members: one allocation instead of growing 1, 2, 4.
+    out.object_.reserve(4);
     while (true) {
       SkipWs();
       if (pos_ >= s_.size() || s_[pos_] != '"') {
