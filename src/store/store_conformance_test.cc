@@ -106,6 +106,18 @@ class StoreConformance : public ::testing::TestWithParam<std::string> {
     return g;
   }
 
+  static AuditEvent MakeEvent(base::Millis at, std::string event, std::string client,
+                              std::string user, std::string patient, std::string detail) {
+    AuditEvent e;
+    e.at = at;
+    e.event = std::move(event);
+    e.client_id = std::move(client);
+    e.username = std::move(user);
+    e.patient_id = std::move(patient);
+    e.detail = std::move(detail);
+    return e;
+  }
+
   static AuthCode MakeCode(const std::string& hash) {
     AuthCode c;
     c.code_hash = hash;
@@ -1074,13 +1086,9 @@ TEST_P(StoreConformance, SigningKeysRetire) {
 
 TEST_P(StoreConformance, AuditNewestFirstWithLimit) {
   for (int i = 0; i < 5; ++i) {
-    AuditEvent e;
-    e.at = kNow + (i < 3 ? i : 2);  // the last three share a timestamp
-    e.event = "event." + std::to_string(i);
-    e.client_id = "app";
-    e.username = "alice";
-    e.patient_id = "p1";
-    e.detail = "d" + std::to_string(i);
+    // The last three share a timestamp.
+    AuditEvent e = MakeEvent(kNow + (i < 3 ? i : 2), "event." + std::to_string(i), "app", "alice",
+                             "p1", "d" + std::to_string(i));
     ASSERT_TRUE(auth_->Audit(e).ok());
   }
   auto events = auth_->ListAudit(3);
@@ -1300,14 +1308,8 @@ TEST_P(StoreConformance, SecondNodeSeesWritesRevocationsAndKeys) {
 TEST_P(StoreConformance, AuditBatchKeepsOrderAndText) {
   std::vector<AuditEvent> events;
   for (int i = 0; i < 3; ++i) {
-    AuditEvent e;
-    e.at = kNow + i;
-    e.event = "fhir.read";
-    e.client_id = "app";
-    e.username = "alice";
-    e.patient_id = "p1";
-    e.detail = "Patient/p1\twith\\tab " + std::to_string(i);
-    events.push_back(e);
+    events.push_back(MakeEvent(kNow + i, "fhir.read", "app", "alice", "p1",
+                               "Patient/p1\twith\\tab " + std::to_string(i)));
   }
   ASSERT_TRUE(auth_->AuditBatch(events).ok());
   ASSERT_TRUE(auth_->AuditBatch({}).ok());
@@ -1323,14 +1325,9 @@ TEST_P(StoreConformance, AuditBatchKeepsOrderAndText) {
 TEST_P(StoreConformance, LargeAuditBatchWritesEveryEventOnce) {
   std::vector<AuditEvent> events;
   for (int i = 0; i < 200; ++i) {
-    AuditEvent e;
-    e.at = kNow + i;
-    e.event = "fhir.access";
-    e.client_id = "app-" + std::to_string(i % 7);
-    e.username = "user-" + std::to_string(i % 3);
-    e.patient_id = "p" + std::to_string(i % 5);
-    e.detail = "read #" + std::to_string(i);
-    events.push_back(e);
+    events.push_back(MakeEvent(kNow + i, "fhir.access", "app-" + std::to_string(i % 7),
+                               "user-" + std::to_string(i % 3), "p" + std::to_string(i % 5),
+                               "read #" + std::to_string(i)));
   }
   ASSERT_TRUE(auth_->AuditBatch(events).ok());
   auto got = auth_->ListAudit(500);
@@ -1364,14 +1361,9 @@ TEST_P(StoreConformance, GrantsAndAuditByPatient) {
 
   std::vector<AuditEvent> events;
   for (int i = 0; i < 6; ++i) {
-    AuditEvent e;
-    e.at = kNow + i;
-    e.event = i == 5 ? "login.failed" : "fhir.access";
-    e.client_id = "app";
-    e.username = i % 2 == 0 ? "bob" : "carol";
-    e.patient_id = i == 4 ? "p4" : "p2";
-    e.detail = "read Patient status=200 #" + std::to_string(i);
-    events.push_back(e);
+    events.push_back(MakeEvent(kNow + i, i == 5 ? "login.failed" : "fhir.access", "app",
+                               i % 2 == 0 ? "bob" : "carol", i == 4 ? "p4" : "p2",
+                               "read Patient status=200 #" + std::to_string(i)));
   }
   ASSERT_TRUE(auth_->AuditBatch(events).ok());
   auto audit = auth_->ListAuditForPatients({"p1", "p2"}, {"fhir.access", "token.issued"}, 10);
