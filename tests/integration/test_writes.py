@@ -71,6 +71,35 @@ class WritesTest(unittest.TestCase):
         hist = self.call("GET", f"/fhir/Patient/{pid}/_history").json()
         self.assertEqual([e["request"]["method"] for e in hist["entry"]], ["DELETE", "PUT", "POST"])
 
+    def test_granular_system_reads_of_deleted_and_hidden_resources(self):
+        # A system token narrowed by a granular scope reads what its filter allows, gets 404 for
+        # what it does not (as if absent), and 410 for what was deleted.
+        cat = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+        def observation(category):
+            r = self.call("POST", "/fhir/Observation", {
+                "resourceType": "Observation", "status": "final",
+                "category": [{"coding": [{"system": cat, "code": category}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]},
+                "subject": {"reference": "Patient/demo-member-1"}})
+            self.assertEqual(r.status, 201, r.body)
+            return r.json()["id"]
+
+        lab, vital, gone = observation("laboratory"), observation("vital-signs"), \
+            observation("laboratory")
+        self.assertEqual(self.call("DELETE", f"/fhir/Observation/{gone}").status, 204)
+        narrow = backend_token(self.server, self.key,
+                               f"system/Observation.rs?category={cat}|laboratory")
+        r = self.call("GET", f"/fhir/Observation/{lab}", token=narrow)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["id"], lab)
+        self.assertEqual(r.header("etag"), 'W/"1"')
+        hidden = self.call("GET", f"/fhir/Observation/{vital}", token=narrow)
+        self.assertEqual(hidden.status, 404, hidden.body)
+        self.assertEqual(self.call("GET", f"/fhir/Observation/{gone}", token=narrow).status, 410)
+        self.assertEqual(self.call("GET", "/fhir/Observation/never-written",
+                                   token=narrow).status, 404)
+
     def test_conditional_update_on_identifier(self):
         body = {"resourceType": "Coverage", "status": "active",
                 "identifier": [{"system": "urn:feed", "value": "C-1"}],
