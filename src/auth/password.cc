@@ -17,16 +17,6 @@ bool SodiumReady() {
   return ready;
 }
 
-std::string Hex(std::string_view bytes) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
 StatusOr<std::string> HashPassword(std::string_view password) {
@@ -60,7 +50,7 @@ void DummyPasswordCheck(std::string_view password) {
 
 StatusOr<std::string> HashClientSecret(std::string_view secret) {
   ASSIGN_OR_RETURN(std::string salt, RandomBytes(16));
-  return "s1$" + Hex(salt) + "$" + Hex(HmacSha256(salt, secret));
+  return "s1$" + base::HexEncode(salt) + "$" + base::HexEncode(HmacSha256(salt, secret));
 }
 
 bool VerifyClientSecret(std::string_view secret, const std::string& hash) {
@@ -76,7 +66,7 @@ bool VerifyClientSecret(std::string_view secret, const std::string& hash) {
     }
     salt += *byte;
   }
-  return ConstantTimeEquals(Hex(HmacSha256(salt, secret)), parts[2]);
+  return ConstantTimeEquals(base::HexEncode(HmacSha256(salt, secret)), parts[2]);
 }
 
 }  // namespace portico::auth

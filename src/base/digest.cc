@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "src/base/strings.h"
+
 namespace portico::base {
 
 namespace {
@@ -21,16 +23,6 @@ const EVP_MD* Sha256Md() {
   return md;
 }
 
-std::string ToHex(const unsigned char* bytes, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '\0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[bytes[i] >> 4];
-    out[2 * i + 1] = kHex[bytes[i] & 15];
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string Sha256Bytes(std::string_view data) {
@@ -44,17 +36,14 @@ std::string Sha256Bytes(std::string_view data) {
   return out;
 }
 
-std::string Sha256Hex(std::string_view data) {
-  std::string raw = Sha256Bytes(data);
-  return ToHex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
-}
+std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256Bytes(data)); }
 
 std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return ToHex(md, len);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 }  // namespace portico::base

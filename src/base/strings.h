@@ -25,6 +25,8 @@ std::optional<int64_t> ParseInt(std::string_view s);
 // Lower-cases and strips Latin accents for case- and accent-insensitive string search.
 std::string NormalizeForSearch(std::string_view s);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+// The bytes as lower-case hex, two characters each.
+std::string HexEncode(std::string_view bytes);
 // Constant-time comparison for secrets.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

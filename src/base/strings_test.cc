@@ -31,5 +31,10 @@ TEST(StringsTest, ConstantTimeEquals) {
   EXPECT_FALSE(ConstantTimeEquals("secret", "secrets"));
 }
 
+TEST(StringsTest, HexEncodeIsLowerCaseTwoCharactersPerByte) {
+  EXPECT_EQ(HexEncode(""), "");
+  EXPECT_EQ(HexEncode(std::string("\x00\x0f\xa5\xff", 4)), "000fa5ff");
+}
+
 }  // namespace
 }  // namespace portico::base

@@ -1071,14 +1071,34 @@ Status SqliteAuthStore::RetireSigningKeys(base::Millis at) {
 
 // ---- Audit ----
 
+namespace {
+
+// One audit row; AuditBatch puts kAuditRows of them in one statement.
+constexpr char kAuditInsert[] =
+    "INSERT INTO auth_audit (at, event, client_id, username, patient_id, detail) VALUES ";
+constexpr char kAuditRow[] = "(?, ?, ?, ?, ?, ?)";
+constexpr size_t kAuditRows = 64;
+constexpr int kAuditColumnCount = 6;
+
+// INSERT of `rows` audit rows.
+std::string AuditInsertSql(size_t rows) {
+  std::string sql = kAuditInsert;
+  for (size_t i = 0; i < rows; ++i) {
+    sql += i == 0 ? "" : ", ";
+    sql += kAuditRow;
+  }
+  return sql;
+}
+
+}  // namespace
+
 Status SqliteAuthStore::Audit(const AuditEvent& e) {
-  return WriteOne(
-             "INSERT INTO auth_audit (at, event, client_id, username, patient_id, detail) "
-             "VALUES (?, ?, ?, ?, ?, ?)",
-             [&](Statement& st) {
-               st.Bind(1, e.at).Bind(2, e.event).Bind(3, e.client_id).Bind(4, e.username);
-               st.Bind(5, e.patient_id).Bind(6, e.detail);
-             })
+  static const std::string kOne = AuditInsertSql(1);
+  return WriteOne(kOne,
+                  [&](Statement& st) {
+                    st.Bind(1, e.at).Bind(2, e.event).Bind(3, e.client_id).Bind(4, e.username);
+                    st.Bind(5, e.patient_id).Bind(6, e.detail);
+                  })
       .status();
 }
 
@@ -1089,19 +1109,8 @@ Status SqliteAuthStore::AuditBatch(const std::vector<AuditEvent>& events) {
   // One transaction (one flush) for the whole batch, and one statement per kAuditRows events:
   // each statement costs its own step, and the AUTOINCREMENT counter is written once per
   // statement, not once per row. Under a read load this thread writes one row per request.
-  constexpr size_t kAuditRows = 64;
-  constexpr int kAuditColumnCount = 6;
-  static const std::string kMany = [] {
-    std::string sql =
-        "INSERT INTO auth_audit (at, event, client_id, username, patient_id, detail) VALUES ";
-    for (size_t i = 0; i < kAuditRows; ++i) {
-      sql += i == 0 ? "(?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?)";
-    }
-    return sql;
-  }();
-  static const std::string kOne =
-      "INSERT INTO auth_audit (at, event, client_id, username, patient_id, detail) "
-      "VALUES (?, ?, ?, ?, ?, ?)";
+  static const std::string kOne = AuditInsertSql(1);
+  static const std::string kMany = AuditInsertSql(kAuditRows);
   WriteTxn txn(store_);
   RETURN_IF_ERROR(txn.Begin());
   size_t done = 0;

@@ -296,15 +296,9 @@ StatusOr<std::optional<StoredResource>> ReadCurrent(Connection& db, const std::s
 
 class SqliteWriteBatch : public WriteBatch {
  public:
-  SqliteWriteBatch(SqliteStore* store, SqliteStore::WriterLock lock)
-      : store_(store), lock_(std::move(lock)) {}
-  ~SqliteWriteBatch() override {
-    if (!done_) {
-      (void)store_->writer_->Exec("ROLLBACK");
-    }
-  }
+  explicit SqliteWriteBatch(SqliteStore* store) : store_(store), txn_(*store) {}
 
-  Status Begin() { return store_->writer_->Exec("BEGIN IMMEDIATE"); }
+  Status Begin() { return txn_.Begin(); }
 
   StatusOr<PutOutcome> Put(const std::string& type, const std::string& id,
                            const std::string& content_hash,
@@ -396,11 +390,7 @@ class SqliteWriteBatch : public WriteBatch {
     return sql::RunSearch(exec, *store_->registry_, query, scope);
   }
 
-  Status Commit() override {
-    RETURN_IF_ERROR(store_->writer_->Exec("COMMIT"));
-    done_ = true;
-    return Status::Ok();
-  }
+  Status Commit() override { return txn_.Commit(); }
 
  private:
   // Copies the current version of resource `seq` into the history before it is superseded.
@@ -545,8 +535,7 @@ class SqliteWriteBatch : public WriteBatch {
   }
 
   SqliteStore* store_;
-  SqliteStore::WriterLock lock_;
-  bool done_ = false;
+  WriteTxn txn_;  // holds the writer's lock; rolls back unless committed
   base::Millis last_now_ = 0;
 };
 
@@ -825,7 +814,7 @@ StatusOr<SearchPage> SqliteStore::Search(const fhir::SearchQuery& q,
 }
 
 StatusOr<std::unique_ptr<WriteBatch>> SqliteStore::BeginWrite() {
-  auto batch = std::make_unique<SqliteWriteBatch>(this, LockWriter());
+  auto batch = std::make_unique<SqliteWriteBatch>(this);
   RETURN_IF_ERROR(batch->Begin());
   return std::unique_ptr<WriteBatch>(std::move(batch));
 }
