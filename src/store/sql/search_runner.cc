@@ -94,10 +94,8 @@ StatusOr<SearchPage> RunSearch(SqlExecutor& exec, const fhir::SearchParamRegistr
         break;
       case Drive::kReference: {
         const fhir::SearchCondition& c = q.conditions[driver_cond];
-        sql += " FROM idx_reference d CROSS JOIN resource r WHERE d.type = ";
-        b.Bind(sql, q.type);
-        sql += " AND d.param = ";
-        b.Bind(sql, c.name);
+        sql += " FROM idx_reference d CROSS JOIN resource r WHERE ";
+        b.IndexKey("d", q.type, c.name, sql);
         sql += " AND d.target_id = ";
         b.Bind(sql, c.values[0].ref_id);
         sql += " AND d.target_type = ";
@@ -346,8 +344,8 @@ StatusOr<SearchPage> RunSearch(SqlExecutor& exec, const fhir::SearchParamRegistr
           }
           sql += ")";
           if (inc.param != "*") {
-            sql += " AND x.param = ";
-            b.Bind(sql, inc.param);
+            sql += " AND ";
+            b.IndexKey("x", inc.source_type, inc.param, sql);
           }
           if (!inc.target_type.empty()) {
             sql += " AND x.target_type = ";
@@ -384,13 +382,8 @@ StatusOr<SearchPage> RunSearch(SqlExecutor& exec, const fhir::SearchParamRegistr
           std::string sql =
               std::string("SELECT ") + kResourceColumns + " FROM resource r WHERE r.type = ";
           b.Bind(sql, inc.source_type);
-          sql +=
-              " AND r.deleted = 0 AND r.seq IN (SELECT x.res FROM idx_reference x WHERE x.type = ";
-          b.Bind(sql, inc.source_type);
-          if (inc.param != "*") {
-            sql += " AND x.param = ";
-            b.Bind(sql, inc.param);
-          }
+          sql += " AND r.deleted = 0 AND r.seq IN (SELECT x.res FROM idx_reference x WHERE ";
+          b.IndexKey("x", inc.source_type, inc.param == "*" ? "" : inc.param, sql);
           sql += " AND (";
           for (size_t i = 0; i < sources.size(); ++i) {
             sql += i > 0 ? " OR " : "";

@@ -49,6 +49,43 @@ void SqlBuilder::Bind(std::string& sql, Param p) {
   }
 }
 
+void SqlBuilder::IndexKey(const std::string& x, std::string_view type, std::string_view param,
+                          std::string& sql, bool no_index) {
+  const std::string hint = no_index ? NoIndex() : "";
+  if (dialect_ == Dialect::kPostgres) {
+    const char* sep = "";
+    if (!type.empty()) {
+      sql += hint + x + ".type = ";
+      Bind(sql, std::string(type));
+      sep = " AND ";
+    }
+    if (!param.empty()) {
+      sql += sep + hint + x + ".param = ";
+      Bind(sql, std::string(param));
+    } else if (type.empty()) {
+      sql += "1=1";
+    }
+    return;
+  }
+  if (type.empty() && param.empty()) {
+    sql += "1=1";
+    return;
+  }
+  // One pair is one key: "=" with a scalar subquery (evaluated once per statement), which the
+  // planner uses like a bound value; a type or a parameter alone is a set of keys.
+  const bool both = !type.empty() && !param.empty();
+  sql += hint + x + (both ? ".k = (" : ".k IN (") + "SELECT k FROM search_key WHERE ";
+  if (!type.empty()) {
+    sql += "type = ";
+    Bind(sql, std::string(type));
+  }
+  if (!param.empty()) {
+    sql += both ? " AND param = " : "param = ";
+    Bind(sql, std::string(param));
+  }
+  sql += ")";
+}
+
 namespace {
 
 std::string EscapeLike(const std::string& s) {
@@ -313,8 +350,8 @@ Status SqlBuilder::CompositeCondition(const SearchCondition& c, const std::strin
   sql += " FROM idx_composite " + a[0];
   for (size_t i = 1; i < n; ++i) {
     sql += " JOIN idx_composite " + a[i] + " ON " + a[i] + ".res = " + a[0] + ".res AND " + a[i] +
-           ".param = " + a[0] + ".param AND " + a[i] + ".grp = " + a[0] + ".grp AND " + a[i] +
-           ".comp = " + std::to_string(i);
+           "." + KeyColumn() + " = " + a[0] + "." + KeyColumn() + " AND " + a[i] +
+           ".grp = " + a[0] + ".grp AND " + a[i] + ".comp = " + std::to_string(i);
   }
   sql += " WHERE ";
   if (correlated) {
@@ -322,10 +359,7 @@ Status SqlBuilder::CompositeCondition(const SearchCondition& c, const std::strin
   }
   // Correlated: "+" keeps SQLite on the per-resource index (res, ...) instead of scanning the
   // value index for every candidate row.
-  sql += (correlated ? NoIndex() : "") + a[0] + ".type = ";
-  Bind(sql, type);
-  sql += " AND " + a[0] + ".param = ";
-  Bind(sql, c.name);
+  IndexKey(a[0], type, c.name, sql, correlated);
   sql += " AND " + a[0] + ".comp = 0";
   if (c.modifier == "missing") {
     sql += ")";  // the caller writes NOT for :missing=true
@@ -421,10 +455,8 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
       sql += "EXISTS (SELECT 1 FROM idx_reference " + x + " JOIN resource " + h + " ON " + h +
              ".seq = " + x + ".res WHERE " + x + ".target_type = ";
       Bind(sql, type);
-      sql += " AND " + x + ".target_id = " + r + ".id AND " + x + ".type = ";
-      Bind(sql, c.has_type);
-      sql += " AND " + x + ".param = ";
-      Bind(sql, c.has_ref_param->name);
+      sql += " AND " + x + ".target_id = " + r + ".id AND ";
+      IndexKey(x, c.has_type, c.has_ref_param->name, sql);
       sql += " AND " + h + ".deleted = 0 AND ";
       RETURN_IF_ERROR(Condition(*c.chained, c.has_type, h, scope, sql, true));
       sql += " AND ";
@@ -432,11 +464,8 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
       sql += ")";
       return Status::Ok();
     }
-    sql += r + ".id IN (SELECT " + x + ".target_id FROM idx_reference " + x + " WHERE " + x +
-           ".type = ";
-    Bind(sql, c.has_type);
-    sql += " AND " + x + ".param = ";
-    Bind(sql, c.has_ref_param->name);
+    sql += r + ".id IN (SELECT " + x + ".target_id FROM idx_reference " + x + " WHERE ";
+    IndexKey(x, c.has_type, c.has_ref_param->name, sql);
     sql += " AND " + x + ".target_type = ";
     Bind(sql, type);
     sql += " AND " + x + ".res IN (SELECT " + h + ".seq FROM resource " + h + " WHERE " + h +
@@ -457,12 +486,9 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
     sql += " FROM idx_reference " + x + " JOIN resource " + t + " ON " + t + ".type = " + x +
            ".target_type AND " + t + ".id = " + x + ".target_id WHERE ";
     if (correlated) {
-      sql += x + ".res = " + r + ".seq AND " + NoIndex();
+      sql += x + ".res = " + r + ".seq AND ";
     }
-    sql += x + ".type = ";
-    Bind(sql, type);
-    sql += " AND " + x + ".param = ";
-    Bind(sql, c.name);
+    IndexKey(x, type, c.name, sql, correlated);
     sql += " AND " + x + ".target_type = ";
     Bind(sql, c.chain_type);
     sql += " AND " + t + ".deleted = 0 AND ";
@@ -478,16 +504,14 @@ Status SqlBuilder::Condition(const SearchCondition& c, const std::string& type,
     correlated = true;  // NOT EXISTS never drives a query
   }
   if (correlated) {
-    // "+x.type": use the per-resource index (res), never a scan of the value index per row.
+    // No index hint on the key: use the per-resource index (res), never a scan of the value
+    // index per row.
     sql += std::string(negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table + " " + x +
-           " WHERE " + x + ".res = " + r + ".seq AND " + NoIndex() + x + ".type = ";
+           " WHERE " + x + ".res = " + r + ".seq AND ";
   } else {
-    sql += r + ".seq IN (SELECT " + x + ".res FROM " + table + " " + x + " WHERE " + x +
-           ".type = ";
+    sql += r + ".seq IN (SELECT " + x + ".res FROM " + table + " " + x + " WHERE ";
   }
-  Bind(sql, type);
-  sql += " AND " + x + ".param = ";
-  Bind(sql, param_name);
+  IndexKey(x, type, param_name, sql, correlated);
   if (c.modifier == "missing") {
     sql += ")";
     return Status::Ok();
@@ -653,9 +677,8 @@ void SqlBuilder::SortValueExpr(const fhir::SortKey& key, const std::string& r, s
   }
   std::string s = "s" + std::to_string(next_alias_++);
   sql += "(SELECT " + std::string(agg) + "(" + s + "." + col + ") FROM " +
-         IndexTable(key.param->type) + " " + s + " WHERE " + s + ".res = " + r + ".seq AND " +
-         s + ".param = ";
-  Bind(sql, key.param->name);
+         IndexTable(key.param->type) + " " + s + " WHERE " + s + ".res = " + r + ".seq AND ";
+  IndexKey(s, "", key.param->name, sql, true);  // res is one resource: its type is known
   sql += ")";
 }
 

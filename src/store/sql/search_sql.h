@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -56,6 +57,15 @@ class SqlBuilder {
   // Types outside the patient compartment that a patient-scoped caller may read when its own
   // data references them.
   static bool IsReferencedSharedType(const std::string& type);
+
+  // Appends the predicate that selects the index rows of resource type `type` and parameter
+  // `param` in index table alias `x` (either may be empty: any type, any parameter). SQLite's
+  // index rows carry one number for the pair (`k`, looked up in search_key); PostgreSQL's carry
+  // both texts. `no_index` as NoIndex().
+  void IndexKey(const std::string& x, std::string_view type, std::string_view param,
+                std::string& sql, bool no_index = false);
+  // The index-row column that tells parameters apart within one resource ("k" or "param").
+  std::string KeyColumn() const { return dialect_ == Dialect::kSqlite ? "k" : "param"; }
 
   // A prefix for a column reference that keeps SQLite's planner off that column's index ("+");
   // empty for PostgreSQL, whose planner needs no such hint (and has no unary + on text).

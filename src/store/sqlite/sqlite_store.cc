@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include <sys/stat.h>
 
@@ -13,9 +15,10 @@ namespace portico::store::sqlite {
 
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
-constexpr const char* kSchema = R"sql(
+// The tables other than the search index tables (and the index on resource).
+constexpr const char* kBaseSchema = R"sql(
 CREATE TABLE IF NOT EXISTS resource (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   type TEXT NOT NULL,
@@ -43,50 +46,115 @@ CREATE TABLE IF NOT EXISTS resource_version (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS resource_version_updated ON resource_version (last_updated);
 CREATE INDEX IF NOT EXISTS resource_version_type_updated ON resource_version (type, last_updated);
-CREATE TABLE IF NOT EXISTS idx_token (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT
-  NULL, param TEXT NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL,
-  PRIMARY KEY (res, n)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_token_code ON idx_token (type, param, code, system, res);
-CREATE TABLE IF NOT EXISTS idx_string (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT
-  NULL, param TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL, PRIMARY KEY (res, n))
-  WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_string_norm ON idx_string (type, param, norm, res);
-CREATE TABLE IF NOT EXISTS idx_date (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT
-  NULL, param TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, PRIMARY KEY (res, n))
-  WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_date_lo ON idx_date (type, param, lo, hi, res);
-CREATE TABLE IF NOT EXISTS idx_reference (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT
-  NULL, param TEXT NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL, url TEXT NOT
-  NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_reference_target ON idx_reference (type, param, target_id, target_type, res);
-CREATE INDEX IF NOT EXISTS idx_reference_rev ON idx_reference (target_type, target_id, type, param);
-CREATE TABLE IF NOT EXISTS idx_quantity (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT
-  NULL, param TEXT NOT NULL, value REAL NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, unit
-  TEXT NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_quantity_value ON idx_quantity (type, param, value, res);
-CREATE TABLE IF NOT EXISTS idx_number (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT
-  NULL, param TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_number_value ON idx_number (type, param, value, res);
-CREATE TABLE IF NOT EXISTS idx_uri (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT NULL,
-  param TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri (type, param, value, res);
-CREATE TABLE IF NOT EXISTS idx_composite (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT
-  NULL, param TEXT NOT NULL, grp INTEGER NOT NULL, comp INTEGER NOT NULL, system TEXT NOT NULL,
-  code TEXT NOT NULL, text TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL, lo INTEGER NOT
-  NULL, hi INTEGER NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL, url TEXT NOT
-  NULL, value REAL NOT NULL, unit TEXT NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
--- A search finds a composite by its first component's code and checks the others through the
--- primary key, so only first components are indexed by code.
-CREATE INDEX IF NOT EXISTS idx_composite_first ON idx_composite (type, param, code, res, grp)
-  WHERE comp = 0;
+-- One number for each (resource type, search parameter) pair: the index rows carry it instead of
+-- the two texts that would lead every index key. Rows are added, never changed or removed.
+CREATE TABLE IF NOT EXISTS search_key (k INTEGER PRIMARY KEY, type TEXT NOT NULL, param TEXT NOT
+  NULL, UNIQUE (type, param));
 CREATE TABLE IF NOT EXISTS compartment (patient TEXT NOT NULL, type TEXT NOT NULL,
   res INTEGER NOT NULL, PRIMARY KEY (patient, type, res)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS compartment_res ON compartment (res);
 CREATE TABLE IF NOT EXISTS schema_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
+// The search index tables: search values of the current versions, clustered by resource.
+constexpr const char* kIndexTables = R"sql(
+CREATE TABLE IF NOT EXISTS idx_token (res INTEGER NOT NULL, n INTEGER NOT NULL, k INTEGER NOT
+  NULL, system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (res, n))
+  WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idx_string (res INTEGER NOT NULL, n INTEGER NOT NULL, k INTEGER NOT
+  NULL, norm TEXT NOT NULL, exact TEXT NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idx_date (res INTEGER NOT NULL, n INTEGER NOT NULL, k INTEGER NOT
+  NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idx_reference (res INTEGER NOT NULL, n INTEGER NOT NULL, k INTEGER NOT
+  NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (res,
+  n)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idx_quantity (res INTEGER NOT NULL, n INTEGER NOT NULL, k INTEGER NOT
+  NULL, value REAL NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, unit TEXT NOT NULL,
+  PRIMARY KEY (res, n)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idx_number (res INTEGER NOT NULL, n INTEGER NOT NULL, k INTEGER NOT
+  NULL, value REAL NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idx_uri (res INTEGER NOT NULL, n INTEGER NOT NULL, k INTEGER NOT NULL,
+  value TEXT NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idx_composite (res INTEGER NOT NULL, n INTEGER NOT NULL, k INTEGER NOT
+  NULL, grp INTEGER NOT NULL, comp INTEGER NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL,
+  text TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT
+  NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL, url TEXT NOT NULL, value REAL NOT
+  NULL, unit TEXT NOT NULL, PRIMARY KEY (res, n)) WITHOUT ROWID;
+)sql";
+
+// The value indexes of the search index tables (a bulk load builds them at its end).
+constexpr const char* kIndexIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS idx_token_code ON idx_token (k, code, system, res);
+CREATE INDEX IF NOT EXISTS idx_string_norm ON idx_string (k, norm, res);
+CREATE INDEX IF NOT EXISTS idx_date_lo ON idx_date (k, lo, hi, res);
+CREATE INDEX IF NOT EXISTS idx_reference_target ON idx_reference (k, target_id, target_type, res);
+CREATE INDEX IF NOT EXISTS idx_reference_rev ON idx_reference (target_type, target_id, k);
+CREATE INDEX IF NOT EXISTS idx_quantity_value ON idx_quantity (k, value, res);
+CREATE INDEX IF NOT EXISTS idx_number_value ON idx_number (k, value, res);
+CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri (k, value, res);
+-- A search finds a composite by its first component's code and checks the others through the
+-- primary key, so only first components are indexed by code.
+CREATE INDEX IF NOT EXISTS idx_composite_first ON idx_composite (k, code, res, grp)
+  WHERE comp = 0;
+)sql";
+
+// Schema 4 -> 5, before kIndexTables: the index tables with type and param texts step aside
+// (their indexes go with them) and every pair they use gets its number.
+constexpr const char* kUpgrade4To5Rename = R"sql(
+INSERT OR IGNORE INTO search_key (type, param) SELECT DISTINCT type, param FROM idx_token;
+INSERT OR IGNORE INTO search_key (type, param) SELECT DISTINCT type, param FROM idx_string;
+INSERT OR IGNORE INTO search_key (type, param) SELECT DISTINCT type, param FROM idx_date;
+INSERT OR IGNORE INTO search_key (type, param) SELECT DISTINCT type, param FROM idx_reference;
+INSERT OR IGNORE INTO search_key (type, param) SELECT DISTINCT type, param FROM idx_quantity;
+INSERT OR IGNORE INTO search_key (type, param) SELECT DISTINCT type, param FROM idx_number;
+INSERT OR IGNORE INTO search_key (type, param) SELECT DISTINCT type, param FROM idx_uri;
+INSERT OR IGNORE INTO search_key (type, param) SELECT DISTINCT type, param FROM idx_composite;
+ALTER TABLE idx_token RENAME TO idx_token_v4;
+ALTER TABLE idx_string RENAME TO idx_string_v4;
+ALTER TABLE idx_date RENAME TO idx_date_v4;
+ALTER TABLE idx_reference RENAME TO idx_reference_v4;
+ALTER TABLE idx_quantity RENAME TO idx_quantity_v4;
+ALTER TABLE idx_number RENAME TO idx_number_v4;
+ALTER TABLE idx_uri RENAME TO idx_uri_v4;
+ALTER TABLE idx_composite RENAME TO idx_composite_v4;
+)sql";
+
+// Schema 4 -> 5, after kIndexTables: the rows move over with their numbers, in key order.
+constexpr const char* kUpgrade4To5Copy = R"sql(
+INSERT INTO idx_token (res, n, k, system, code, text) SELECT x.res, x.n, s.k, x.system, x.code,
+  x.text FROM idx_token_v4 x JOIN search_key s ON s.type = x.type AND s.param = x.param ORDER BY
+  x.res, x.n;
+INSERT INTO idx_string (res, n, k, norm, exact) SELECT x.res, x.n, s.k, x.norm, x.exact FROM
+  idx_string_v4 x JOIN search_key s ON s.type = x.type AND s.param = x.param ORDER BY x.res, x.n;
+INSERT INTO idx_date (res, n, k, lo, hi) SELECT x.res, x.n, s.k, x.lo, x.hi FROM idx_date_v4 x
+  JOIN search_key s ON s.type = x.type AND s.param = x.param ORDER BY x.res, x.n;
+INSERT INTO idx_reference (res, n, k, target_type, target_id, url) SELECT x.res, x.n, s.k,
+  x.target_type, x.target_id, x.url FROM idx_reference_v4 x JOIN search_key s ON s.type = x.type
+  AND s.param = x.param ORDER BY x.res, x.n;
+INSERT INTO idx_quantity (res, n, k, value, system, code, unit) SELECT x.res, x.n, s.k, x.value,
+  x.system, x.code, x.unit FROM idx_quantity_v4 x JOIN search_key s ON s.type = x.type AND
+  s.param = x.param ORDER BY x.res, x.n;
+INSERT INTO idx_number (res, n, k, value) SELECT x.res, x.n, s.k, x.value FROM idx_number_v4 x
+  JOIN search_key s ON s.type = x.type AND s.param = x.param ORDER BY x.res, x.n;
+INSERT INTO idx_uri (res, n, k, value) SELECT x.res, x.n, s.k, x.value FROM idx_uri_v4 x JOIN
+  search_key s ON s.type = x.type AND s.param = x.param ORDER BY x.res, x.n;
+INSERT INTO idx_composite (res, n, k, grp, comp, system, code, text, norm, exact, lo, hi,
+  target_type, target_id, url, value, unit) SELECT x.res, x.n, s.k, x.grp, x.comp, x.system,
+  x.code, x.text, x.norm, x.exact, x.lo, x.hi, x.target_type, x.target_id, x.url, x.value, x.unit
+  FROM idx_composite_v4 x JOIN search_key s ON s.type = x.type AND s.param = x.param ORDER BY
+  x.res, x.n;
+DROP TABLE idx_token_v4;
+DROP TABLE idx_string_v4;
+DROP TABLE idx_date_v4;
+DROP TABLE idx_reference_v4;
+DROP TABLE idx_quantity_v4;
+DROP TABLE idx_number_v4;
+DROP TABLE idx_uri_v4;
+DROP TABLE idx_composite_v4;
+)sql";
+
 // Schema 3 -> 4: the composite index keeps first components only (idx_composite_first, which
-// kSchema creates): the other half of its rows was never looked up.
+// kIndexIndexes creates): the other half of its rows was never looked up.
 constexpr const char* kUpgrade3To4 = R"sql(
 DROP INDEX IF EXISTS idx_composite_code;
 )sql";
@@ -98,9 +166,9 @@ DELETE FROM resource_version WHERE EXISTS (SELECT 1 FROM resource r WHERE r.type
   resource_version.type AND r.id = resource_version.id AND r.version = resource_version.version);
 )sql";
 
-// The search indexes a bulk load into an empty store drops and builds at its end (kSchema
-// creates them again). Not dropped: the keys the load itself looks up by (resource (type, id),
-// every table's primary key) and compartment_res, which a deletion in the load uses.
+// The search indexes a bulk load into an empty store drops and builds at its end (kBaseSchema and
+// kIndexIndexes create them again). Not dropped: the keys the load itself looks up by (resource
+// (type, id), every table's primary key) and compartment_res, which a deletion in the load uses.
 constexpr const char* kDeferredIndexes[] = {
     "resource_type_updated", "resource_type_seq", "resource_updated",     "idx_token_code",
     "idx_string_norm",       "idx_date_lo",       "idx_reference_target", "idx_reference_rev",
@@ -390,7 +458,12 @@ class SqliteWriteBatch : public WriteBatch {
     return sql::RunSearch(exec, *store_->registry_, query, scope);
   }
 
-  Status Commit() override { return txn_.Commit(); }
+  Status Commit() override {
+    RETURN_IF_ERROR(txn_.Commit());
+    store_->search_keys_.merge(new_keys_);  // numbers of rolled-back pairs are never kept
+    new_keys_.clear();
+    return Status::Ok();
+  }
 
  private:
   // Copies the current version of resource `seq` into the history before it is superseded.
@@ -416,108 +489,138 @@ class SqliteWriteBatch : public WriteBatch {
     return Status::Ok();
   }
 
+  // The number of the pair (type, param) in search_key; a new pair gets one in this transaction.
+  StatusOr<int64_t> KeyOf(const std::string& type, std::string_view param) {
+    key_buf_.assign(type);
+    key_buf_ += '\n';
+    key_buf_ += param;
+    if (auto it = store_->search_keys_.find(key_buf_); it != store_->search_keys_.end()) {
+      return it->second;
+    }
+    if (auto it = new_keys_.find(key_buf_); it != new_keys_.end()) {
+      return it->second;
+    }
+    Connection& db = *store_->writer_;
+    ASSIGN_OR_RETURN(Statement * sel,
+                     db.Cached("SELECT k FROM search_key WHERE type = ? AND param = ?"));
+    sel->Bind(1, type).Bind(2, param);
+    ASSIGN_OR_RETURN(bool found, sel->Step());
+    const int64_t known = found ? sel->Int(0) : 0;
+    sel->Reset();
+    if (found) {
+      // Committed by an earlier transaction (this one's own pairs are in new_keys_).
+      store_->search_keys_.emplace(key_buf_, known);
+      return known;
+    }
+    ASSIGN_OR_RETURN(Statement * ins,
+                     db.Cached("INSERT INTO search_key (type, param) VALUES (?, ?)"));
+    ins->Bind(1, type).Bind(2, param);
+    RETURN_IF_ERROR(ins->Run());
+    const int64_t k = db.LastInsertRowId();
+    new_keys_.emplace(key_buf_, k);
+    return k;
+  }
+
   Status WriteIndex(int64_t seq, const std::string& type, const fhir::IndexEntries& e) {
     Connection& db = *store_->writer_;
     int64_t n = 0;  // the row's number within its resource: (res, n) keys every index table
     if (!e.tokens.empty() || !e.tags.empty()) {
       ASSIGN_OR_RETURN(Statement * st,
-                       db.Cached("INSERT INTO idx_token (res, type, param, system, code, text, n) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+                       db.Cached("INSERT INTO idx_token (res, k, system, code, text, n) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)"));
       for (const auto* list : {&e.tokens, &e.tags}) {
         for (const fhir::TokenEntry& t : *list) {
+          ASSIGN_OR_RETURN(int64_t k, KeyOf(type, t.param));
           st->Reset();
-          st->Bind(1, seq)
-              .Bind(2, type)
-              .Bind(3, t.param)
-              .Bind(4, t.system)
-              .Bind(5, t.code)
-              .Bind(6, t.text);
-          st->Bind(7, n++);
+          st->Bind(1, seq).Bind(2, k).Bind(3, t.system).Bind(4, t.code).Bind(5, t.text);
+          st->Bind(6, n++);
           RETURN_IF_ERROR(st->Run());
         }
       }
     }
     if (!e.strings.empty()) {
       ASSIGN_OR_RETURN(Statement * st,
-                       db.Cached("INSERT INTO idx_string (res, type, param, norm, exact, n) VALUES "
-                                 "(?, ?, ?, ?, ?, ?)"));
+                       db.Cached("INSERT INTO idx_string (res, k, norm, exact, n) VALUES "
+                                 "(?, ?, ?, ?, ?)"));
       for (const fhir::StringEntry& s : e.strings) {
+        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, s.param));
         st->Reset();
-        st->Bind(1, seq).Bind(2, type).Bind(3, s.param).Bind(4, s.normalized).Bind(5, s.exact);
-        st->Bind(6, n++);
+        st->Bind(1, seq).Bind(2, k).Bind(3, s.normalized).Bind(4, s.exact).Bind(5, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
     if (!e.dates.empty()) {
-      ASSIGN_OR_RETURN(Statement * st,
-                       db.Cached("INSERT INTO idx_date (res, type, param, lo, hi, n) "
-                                 "VALUES (?, ?, ?, ?, ?, ?)"));
+      ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_date (res, k, lo, hi, n) "
+                                                 "VALUES (?, ?, ?, ?, ?)"));
       for (const fhir::DateEntry& d : e.dates) {
+        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, d.param));
         st->Reset();
-        st->Bind(1, seq).Bind(2, type).Bind(3, d.param).Bind(4, d.low).Bind(5, d.high);
-        st->Bind(6, n++);
+        st->Bind(1, seq).Bind(2, k).Bind(3, d.low).Bind(4, d.high).Bind(5, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
     if (!e.references.empty()) {
-      ASSIGN_OR_RETURN(Statement * st,
-                       db.Cached("INSERT INTO idx_reference (res, type, param, target_type, "
-                                 "target_id, url, n) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_reference (res, k, target_type, "
+                                                 "target_id, url, n) VALUES (?, ?, ?, ?, ?, ?)"));
       for (const fhir::ReferenceEntry& r : e.references) {
+        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, r.param));
         st->Reset();
-        st->Bind(1, seq).Bind(2, type).Bind(3, r.param).Bind(4, r.target_type).Bind(5, r.target_id);
-        st->Bind(6, r.url).Bind(7, n++);
+        st->Bind(1, seq).Bind(2, k).Bind(3, r.target_type).Bind(4, r.target_id).Bind(5, r.url);
+        st->Bind(6, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
     if (!e.quantities.empty()) {
       ASSIGN_OR_RETURN(Statement * st,
-                       db.Cached("INSERT INTO idx_quantity (res, type, param, value, system, code, "
-                                 "unit, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                       db.Cached("INSERT INTO idx_quantity (res, k, value, system, code, "
+                                 "unit, n) VALUES (?, ?, ?, ?, ?, ?, ?)"));
       for (const fhir::QuantityEntry& q : e.quantities) {
+        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, q.param));
         st->Reset();
-        st->Bind(1, seq).Bind(2, type).Bind(3, q.param).BindDouble(4, q.value).Bind(5, q.system);
-        st->Bind(6, q.code).Bind(7, q.unit).Bind(8, n++);
+        st->Bind(1, seq).Bind(2, k).BindDouble(3, q.value).Bind(4, q.system).Bind(5, q.code);
+        st->Bind(6, q.unit).Bind(7, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
     if (!e.numbers.empty()) {
-      ASSIGN_OR_RETURN(Statement * st,
-                       db.Cached("INSERT INTO idx_number (res, type, param, value, n) "
-                                 "VALUES (?, ?, ?, ?, ?)"));
+      ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_number (res, k, value, n) "
+                                                 "VALUES (?, ?, ?, ?)"));
       for (const fhir::NumberEntry& num : e.numbers) {
+        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, num.param));
         st->Reset();
-        st->Bind(1, seq).Bind(2, type).Bind(3, num.param).BindDouble(4, num.value).Bind(5, n++);
+        st->Bind(1, seq).Bind(2, k).BindDouble(3, num.value).Bind(4, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
     if (!e.uris.empty() || !e.profiles.empty()) {
-      ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_uri (res, type, param, value, n) "
-                                                 "VALUES (?, ?, ?, ?, ?)"));
+      ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_uri (res, k, value, n) "
+                                                 "VALUES (?, ?, ?, ?)"));
       for (const fhir::UriEntry& u : e.uris) {
+        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, u.param));
         st->Reset();
-        st->Bind(1, seq).Bind(2, type).Bind(3, u.param).Bind(4, u.value).Bind(5, n++);
+        st->Bind(1, seq).Bind(2, k).Bind(3, u.value).Bind(4, n++);
         RETURN_IF_ERROR(st->Run());
       }
       for (const std::string& p : e.profiles) {
+        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, "_profile"));
         st->Reset();
-        st->Bind(1, seq).Bind(2, type).Bind(3, "_profile").Bind(4, p).Bind(5, n++);
+        st->Bind(1, seq).Bind(2, k).Bind(3, p).Bind(4, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
     if (!e.composites.empty()) {
       ASSIGN_OR_RETURN(Statement * st,
-                       db.Cached("INSERT INTO idx_composite (res, type, param, grp, comp, system, "
+                       db.Cached("INSERT INTO idx_composite (res, k, grp, comp, system, "
                                  "code, text, norm, exact, lo, hi, target_type, target_id, url, "
                                  "value, unit, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                 "?, ?, ?, ?, ?)"));
+                                 "?, ?, ?, ?)"));
       for (const fhir::CompositeEntry& c : e.composites) {
+        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, c.param));
         st->Reset();
-        st->Bind(1, seq).Bind(2, type).Bind(3, c.param).Bind(4, int64_t{c.group});
-        st->Bind(5, int64_t{c.component}).Bind(6, c.system).Bind(7, c.code).Bind(8, c.text);
-        st->Bind(9, c.norm).Bind(10, c.exact).Bind(11, c.lo).Bind(12, c.hi);
-        st->Bind(13, c.target_type).Bind(14, c.target_id).Bind(15, c.url);
-        st->BindDouble(16, c.value).Bind(17, c.unit).Bind(18, n++);
+        st->Bind(1, seq).Bind(2, k).Bind(3, int64_t{c.group}).Bind(4, int64_t{c.component});
+        st->Bind(5, c.system).Bind(6, c.code).Bind(7, c.text).Bind(8, c.norm).Bind(9, c.exact);
+        st->Bind(10, c.lo).Bind(11, c.hi).Bind(12, c.target_type).Bind(13, c.target_id);
+        st->Bind(14, c.url).BindDouble(15, c.value).Bind(16, c.unit).Bind(17, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
@@ -537,6 +640,8 @@ class SqliteWriteBatch : public WriteBatch {
   SqliteStore* store_;
   WriteTxn txn_;  // holds the writer's lock; rolls back unless committed
   base::Millis last_now_ = 0;
+  std::string key_buf_;                                // "type\nparam" for the lookups of KeyOf
+  std::unordered_map<std::string, int64_t> new_keys_;  // pairs this transaction numbered
 };
 
 SqliteStore::SqliteStore(std::string path,
@@ -592,44 +697,45 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
 
 Status SqliteStore::Migrate() {
   RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  Status s = writer_->Exec(kSchema);
-  if (s.ok()) {
-    auto st = writer_->Prepare("SELECT value FROM schema_info WHERE key = 'resource_schema'");
-    if (!st.ok()) {
-      s = st.status();
-    } else {
-      auto row = (*st)->Step();
-      if (!row.ok()) {
-        s = row.status();
-      } else if (*row) {
-        auto v = std::stoll(std::string((*st)->Text(0)));
-        (*st)->Reset();
-        if (v > kSchemaVersion) {
-          s = Status(StatusCode::kFailedPrecondition, "database schema " + std::to_string(v) +
-                                                          " is newer than this server supports (" +
-                                                          std::to_string(kSchemaVersion) + ")");
-        } else if (v < kSchemaVersion) {
-          if (v == 1) {
-            s = writer_->Exec(kUpgrade1To2);
-          }
-          if (s.ok() && v <= 2) {
-            s = writer_->Exec(kUpgrade2To3);
-          }
-          if (s.ok()) {
-            s = writer_->Exec(kUpgrade3To4);
-          }
-          if (s.ok()) {
-            s = writer_->Exec("UPDATE schema_info SET value = '" + std::to_string(kSchemaVersion) +
-                              "' WHERE key = 'resource_schema'");
-          }
-        }
-      } else {
-        s = writer_->Exec("INSERT INTO schema_info (key, value) VALUES ('resource_schema', '" +
-                          std::to_string(kSchemaVersion) + "')");
-      }
+  auto migrate = [&]() -> Status {
+    RETURN_IF_ERROR(writer_->Exec(kBaseSchema));
+    ASSIGN_OR_RETURN(
+        auto st, writer_->Prepare("SELECT value FROM schema_info WHERE key = 'resource_schema'"));
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    const int64_t v = row ? std::stoll(std::string(st->Text(0))) : kSchemaVersion;
+    st.reset();  // an ALTER TABLE waits for no statement of this connection
+    if (v > kSchemaVersion) {
+      return Status(StatusCode::kFailedPrecondition, "database schema " + std::to_string(v) +
+                                                         " is newer than this server supports (" +
+                                                         std::to_string(kSchemaVersion) + ")");
     }
-  }
-  if (!s.ok()) {
+    if (v < kSchemaVersion) {
+      if (v == 1) {
+        RETURN_IF_ERROR(writer_->Exec(kUpgrade1To2));
+      }
+      if (v <= 2) {
+        RETURN_IF_ERROR(writer_->Exec(kUpgrade2To3));
+      }
+      if (v <= 3) {
+        RETURN_IF_ERROR(writer_->Exec(kUpgrade3To4));
+      }
+      RETURN_IF_ERROR(writer_->Exec(kUpgrade4To5Rename));
+      RETURN_IF_ERROR(writer_->Exec(kIndexTables));
+      RETURN_IF_ERROR(writer_->Exec(kUpgrade4To5Copy));
+    }
+    RETURN_IF_ERROR(writer_->Exec(kIndexTables));
+    RETURN_IF_ERROR(writer_->Exec(kIndexIndexes));
+    if (!row) {
+      return writer_->Exec("INSERT INTO schema_info (key, value) VALUES ('resource_schema', '" +
+                           std::to_string(kSchemaVersion) + "')");
+    }
+    if (v < kSchemaVersion) {
+      return writer_->Exec("UPDATE schema_info SET value = '" + std::to_string(kSchemaVersion) +
+                           "' WHERE key = 'resource_schema'");
+    }
+    return Status::Ok();
+  };
+  if (Status s = migrate(); !s.ok()) {
     (void)writer_->Exec("ROLLBACK");
     return s;
   }
@@ -838,7 +944,8 @@ StatusOr<bool> SqliteStore::StartBulkLoad() {
 Status SqliteStore::FinishBulkLoad() {
   WriteTxn txn(*this);
   RETURN_IF_ERROR(txn.Begin());
-  RETURN_IF_ERROR(writer_->Exec(kSchema));
+  RETURN_IF_ERROR(writer_->Exec(kBaseSchema));
+  RETURN_IF_ERROR(writer_->Exec(kIndexIndexes));
   return txn.Commit();
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "src/fhir/search/registry.h"
@@ -73,6 +74,9 @@ class SqliteStore : public ResourceStore {
   std::unique_ptr<Connection> writer_;
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;
+  // The committed numbers of search_key ("type\nparam" -> k), read and added under the writer's
+  // lock.
+  std::unordered_map<std::string, int64_t> search_keys_;
 };
 
 // A write transaction on the writer connection: holds the writer's lock for its lifetime and

@@ -41,6 +41,49 @@ constexpr const char* kSchema1IndexTables[][3] = {
      "INDEX idx_composite_res ON idx_composite (res, param, grp, comp)"},
 };
 
+// The value indexes of schema 4, whose index rows carried the type and parameter texts.
+constexpr const char* kSchema4Indexes = R"sql(
+CREATE INDEX idx_token_code ON idx_token (type, param, code, system, res);
+CREATE INDEX idx_string_norm ON idx_string (type, param, norm, res);
+CREATE INDEX idx_date_lo ON idx_date (type, param, lo, hi, res);
+CREATE INDEX idx_reference_target ON idx_reference (type, param, target_id, target_type, res);
+CREATE INDEX idx_reference_rev ON idx_reference (target_type, target_id, type, param);
+CREATE INDEX idx_quantity_value ON idx_quantity (type, param, value, res);
+CREATE INDEX idx_number_value ON idx_number (type, param, value, res);
+CREATE INDEX idx_uri_value ON idx_uri (type, param, value, res);
+CREATE INDEX idx_composite_first ON idx_composite (type, param, code, res, grp) WHERE comp = 0;
+)sql";
+
+// Lays the index tables of the file out as schema 4 did (type and param texts in every row, no
+// search_key), with the same rows, and marks the file schema 4.
+void DowngradeToSchema4(Connection& db) {
+  std::string sql;
+  for (const auto& t : kSchema1IndexTables) {
+    const std::string name = t[0];
+    std::string cols = std::string(t[1]).substr(std::string("type, param, ").size());
+    std::string selected;
+    for (size_t start = 0; start < cols.size();) {
+      size_t comma = cols.find(", ", start);
+      std::string col = cols.substr(start, comma == std::string::npos ? comma : comma - start);
+      selected += ", x." + col;
+      start = comma == std::string::npos ? cols.size() : comma + 2;
+    }
+    sql += "CREATE TABLE " + name +
+           "_s4 (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT "
+           "NULL, param TEXT NOT NULL, " +
+           cols +
+           ", PRIMARY KEY (res, n)) WITHOUT ROWID; "
+           "INSERT INTO " +
+           name + "_s4 SELECT x.res, x.n, s.type, s.param" + selected + " FROM " + name +
+           " x JOIN search_key s ON s.k = x.k; DROP TABLE " + name + "; ALTER TABLE " + name +
+           "_s4 RENAME TO " + name + ";";
+  }
+  sql += kSchema4Indexes;
+  sql += "DROP TABLE search_key; UPDATE schema_info SET value = '4' WHERE key = 'resource_schema';";
+  Status s = db.Exec(sql);
+  ASSERT_TRUE(s.ok()) << s.message();
+}
+
 class SqliteStoreUpgrade : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -82,8 +125,10 @@ class SqliteStoreUpgrade : public ::testing::Test {
     auto page = store.Search(parsed->query, fhir::AccessScope{});
     EXPECT_TRUE(page.ok()) << page.status().message();
     std::vector<std::string> out;
-    for (const StoredResource& r : page->matches) {
-      out.push_back(r.type + "/" + r.id);
+    for (const auto* list : {&page->matches, &page->includes}) {
+      for (const StoredResource& r : *list) {
+        out.push_back(r.type + "/" + r.id);
+      }
     }
     return out;
   }
@@ -112,6 +157,7 @@ TEST_F(SqliteStoreUpgrade, Schema1IndexTablesAreRebuiltAndStillFound) {
     // Lay the index tables out as schema 1 did, with the same rows, and mark the file schema 1.
     auto db = Connection::Open(path_, false);
     ASSERT_TRUE(db.ok());
+    DowngradeToSchema4(**db);
     for (const auto& t : kSchema1IndexTables) {
       std::string name = t[0];
       std::string cols = t[1];
@@ -148,7 +194,7 @@ TEST_F(SqliteStoreUpgrade, Schema1IndexTablesAreRebuiltAndStillFound) {
   auto st = (*db)->Prepare("SELECT value FROM schema_info WHERE key = 'resource_schema'");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*(*st)->Step());
-  EXPECT_EQ((*st)->Text(0), "4");
+  EXPECT_EQ((*st)->Text(0), "5");
 }
 
 int64_t Count(const std::string& path, const std::string& sql) {
@@ -220,6 +266,7 @@ TEST_F(SqliteStoreUpgrade, Schema2HistoryKeepsEveryVersionOnceAfterTheUpgrade) {
     // Schema 2 also kept each current version in the history.
     auto db = Connection::Open(path_, false);
     ASSERT_TRUE(db.ok());
+    DowngradeToSchema4(**db);
     ASSERT_TRUE((*db)
                     ->Exec("INSERT INTO resource_version (type, id, version, last_updated, "
                            "deleted, body) SELECT type, id, version, last_updated, deleted, "
@@ -231,7 +278,7 @@ TEST_F(SqliteStoreUpgrade, Schema2HistoryKeepsEveryVersionOnceAfterTheUpgrade) {
   auto opened = SqliteStore::Open(path_, registry_, clock_);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
   EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM resource_version"), 1);
-  EXPECT_EQ(Count(path_, "SELECT value FROM schema_info WHERE key = 'resource_schema'"), 4);
+  EXPECT_EQ(Count(path_, "SELECT value FROM schema_info WHERE key = 'resource_schema'"), 5);
   using V = std::vector<std::string>;
   EXPECT_EQ(VersionsOf(**opened, "p1"), (V{"2", "1"}));
   EXPECT_EQ(VersionsOf(**opened, "p2"), (V{"1"}));
@@ -359,6 +406,7 @@ TEST_F(SqliteStoreUpgrade, Schema3CompositeIndexGivesWayToTheFirstComponentIndex
     // As schema 3 left it: one index over every component.
     auto db = Connection::Open(path_, false);
     ASSERT_TRUE(db.ok());
+    DowngradeToSchema4(**db);
     ASSERT_TRUE((*db)
                     ->Exec("DROP INDEX idx_composite_first; CREATE INDEX idx_composite_code ON "
                            "idx_composite (type, param, comp, code, res, grp); UPDATE schema_info "
@@ -388,6 +436,49 @@ TEST_F(SqliteStoreUpgrade, PageCachesAreCountedWhileTheirConnectionsAreOpen) {
     EXPECT_GT(SqliteMemoryUsed(), before);
   }
   EXPECT_EQ(SqliteMemoryUsed(), before);
+}
+
+TEST_F(SqliteStoreUpgrade, Schema4IndexRowsTradeTheirTextsForKeys) {
+  std::vector<std::string> fresh;
+  {
+    auto store = SqliteStore::Open(path_, registry_, clock_);
+    ASSERT_TRUE(store.ok());
+    fresh = IndexNames(path_);
+    Put(**store, R"({"resourceType":"Patient","id":"p1","gender":"female",
+                     "name":[{"family":"Ng"}],"birthDate":"1980-02-03"})");
+    Put(**store, R"({"resourceType":"Coverage","id":"c1","status":"active",
+                     "beneficiary":{"reference":"Patient/p1"},"payor":[{"reference":"Organization/o1"}]})");
+    Put(**store, R"({"resourceType":"Organization","id":"o1","name":"Acme Health"})");
+  }
+  {
+    auto db = Connection::Open(path_, false);
+    ASSERT_TRUE(db.ok());
+    DowngradeToSchema4(**db);
+  }
+  auto store = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_EQ(IndexNames(path_), fresh);
+  EXPECT_EQ(Count(path_, "SELECT value FROM schema_info WHERE key = 'resource_schema'"), 5);
+  EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE '%_v4'"), 0);
+  // One key per pair: the gender of Patient and the status of Coverage are different keys.
+  EXPECT_EQ(Count(path_,
+                  "SELECT COUNT(*) FROM search_key WHERE type = 'Patient' AND param = "
+                  "'gender'"),
+            1);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Search(**store, "Patient", {{"gender", "female"}}), V{"Patient/p1"});
+  EXPECT_EQ(Search(**store, "Patient", {{"family", "ng"}, {"birthdate", "1980"}}), V{"Patient/p1"});
+  EXPECT_EQ(Search(**store, "Coverage", {{"beneficiary", "Patient/p1"}, {"status", "active"}}),
+            V{"Coverage/c1"});
+  EXPECT_EQ(Search(**store, "Coverage", {{"status", "female"}}), V{});
+  EXPECT_EQ(
+      Search(**store, "Coverage", {{"payor", "Organization/o1"}, {"_include", "Coverage:payor"}}),
+      (V{"Coverage/c1", "Organization/o1"}));
+  EXPECT_EQ(Search(**store, "Patient", {{"_id", "p1"}, {"_revinclude", "Coverage:beneficiary"}}),
+            (V{"Patient/p1", "Coverage/c1"}));
+  // A write after the upgrade numbers a pair the old rows never used.
+  Put(**store, R"({"resourceType":"Organization","id":"o2","name":"Other","active":true})");
+  EXPECT_EQ(Search(**store, "Organization", {{"active", "true"}}), V{"Organization/o2"});
 }
 
 }  // namespace
