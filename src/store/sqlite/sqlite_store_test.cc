@@ -481,5 +481,38 @@ TEST_F(SqliteStoreUpgrade, Schema4IndexRowsTradeTheirTextsForKeys) {
   EXPECT_EQ(Search(**store, "Organization", {{"active", "true"}}), V{"Organization/o2"});
 }
 
+TEST_F(SqliteStoreUpgrade, ANumberFromARolledBackBatchIsForgotten) {
+  auto store = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(store.ok());
+  auto put = [&](const std::string& text, bool commit) {
+    auto v = json::Parse(text);
+    ASSERT_TRUE(v.ok());
+    std::string type(v->GetString("resourceType"));
+    std::string id(v->GetString("id"));
+    auto prepared = fhir::PrepareResource(std::move(*v), type, id);
+    auto index = fhir::ExtractIndex(*registry_, type, prepared.value);
+    auto batch = (*store)->BeginWrite();
+    ASSERT_TRUE(batch.ok());
+    auto r = (*batch)->Put(
+        type, id, prepared.content_hash,
+        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); }, index);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    if (commit) {
+      ASSERT_TRUE((*batch)->Commit().ok());
+    }
+  };
+  // The first batch numbers (Patient, active) and is rolled back; SQLite may then give the same
+  // number to the next new pair, (Organization, active).
+  put(R"({"resourceType":"Patient","id":"p1","active":true})", false);
+  put(R"({"resourceType":"Organization","id":"o1","active":true})", true);
+  put(R"({"resourceType":"Patient","id":"p1","active":true})", true);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Search(**store, "Patient", {{"active", "true"}}), V{"Patient/p1"});
+  EXPECT_EQ(Search(**store, "Organization", {{"active", "true"}}), V{"Organization/o1"});
+  EXPECT_EQ(Count(path_, "SELECT COUNT(DISTINCT k) FROM idx_token"),
+            Count(path_, "SELECT COUNT(*) FROM search_key WHERE k IN (SELECT k FROM idx_token)"));
+  EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM search_key WHERE param = 'active'"), 2);
+}
+
 }  // namespace
 }  // namespace portico::store::sqlite
