@@ -101,7 +101,8 @@ class SqliteStoreUpgrade : public ::testing::Test {
       std::filesystem::remove(path_ + suffix);
     }
   }
-  void Put(SqliteStore& store, const std::string& text) {
+  // Writes `text` in a batch of its own; `commit` false leaves the batch to roll back.
+  void Put(SqliteStore& store, const std::string& text, bool commit = true) {
     auto v = json::Parse(text);
     ASSERT_TRUE(v.ok());
     std::string type(v->GetString("resourceType"));
@@ -114,7 +115,9 @@ class SqliteStoreUpgrade : public ::testing::Test {
         type, id, prepared.content_hash,
         [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); }, index);
     ASSERT_TRUE(r.ok()) << r.status().message();
-    ASSERT_TRUE((*batch)->Commit().ok());
+    if (commit) {
+      ASSERT_TRUE((*batch)->Commit().ok());
+    }
   }
   std::vector<std::string> Search(SqliteStore& store, const std::string& type,
                                   fhir::QueryPairs pairs) {
@@ -484,28 +487,11 @@ TEST_F(SqliteStoreUpgrade, Schema4IndexRowsTradeTheirTextsForKeys) {
 TEST_F(SqliteStoreUpgrade, ANumberFromARolledBackBatchIsForgotten) {
   auto store = SqliteStore::Open(path_, registry_, clock_);
   ASSERT_TRUE(store.ok());
-  auto put = [&](const std::string& text, bool commit) {
-    auto v = json::Parse(text);
-    ASSERT_TRUE(v.ok());
-    std::string type(v->GetString("resourceType"));
-    std::string id(v->GetString("id"));
-    auto prepared = fhir::PrepareResource(std::move(*v), type, id);
-    auto index = fhir::ExtractIndex(*registry_, type, prepared.value);
-    auto batch = (*store)->BeginWrite();
-    ASSERT_TRUE(batch.ok());
-    auto r = (*batch)->Put(
-        type, id, prepared.content_hash,
-        [&](int64_t ver, base::Millis at) { return fhir::RenderStored(prepared, ver, at); }, index);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    if (commit) {
-      ASSERT_TRUE((*batch)->Commit().ok());
-    }
-  };
   // The first batch numbers (Patient, active) and is rolled back; SQLite may then give the same
   // number to the next new pair, (Organization, active).
-  put(R"({"resourceType":"Patient","id":"p1","active":true})", false);
-  put(R"({"resourceType":"Organization","id":"o1","active":true})", true);
-  put(R"({"resourceType":"Patient","id":"p1","active":true})", true);
+  Put(**store, R"({"resourceType":"Patient","id":"p1","active":true})", false);
+  Put(**store, R"({"resourceType":"Organization","id":"o1","active":true})");
+  Put(**store, R"({"resourceType":"Patient","id":"p1","active":true})");
   using V = std::vector<std::string>;
   EXPECT_EQ(Search(**store, "Patient", {{"active", "true"}}), V{"Patient/p1"});
   EXPECT_EQ(Search(**store, "Organization", {{"active", "true"}}), V{"Organization/o1"});
