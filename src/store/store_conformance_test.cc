@@ -354,7 +354,7 @@ TEST_P(StoreConformance, CompositeComponentsComeFromTheSameElement) {
   EXPECT_EQ(Search("Observation", {{"combo-code-value-quantity", "8867-4$gt40,8480-6$gt119"}}),
             (V{"Observation/bp", "Observation/hr"}));
   EXPECT_EQ(Search("Observation", {{"code-value-quantity:missing", "true"}}), V{"Observation/bp"});
-  // Neither has a valueCodeableConcept: a code alone is no code-value-concept value.
+  // Neither has a valueCodeableConcept: a composite needs every component.
   EXPECT_EQ(Search("Observation", {{"code-value-concept:missing", "true"}}),
             (V{"Observation/bp", "Observation/hr"}));
   EXPECT_EQ(Search("Observation", {{"code-value-concept:missing", "false"}}), V{});

@@ -500,5 +500,24 @@ TEST_F(SqliteStoreUpgrade, ANumberFromARolledBackBatchIsForgotten) {
   EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM search_key WHERE param = 'active'"), 2);
 }
 
+TEST_F(SqliteStoreUpgrade, ACompositeWithoutAllItsComponentsHasNoRows) {
+  auto store = SqliteStore::Open(path_, registry_, clock_);
+  ASSERT_TRUE(store.ok());
+  Put(**store, R"({"resourceType":"Observation","id":"hr","status":"final",
+                   "code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},
+                   "valueQuantity":{"value":44,"system":"http://unitsofmeasure.org","code":"/min"}})");
+  auto rows = [&](const std::string& param) {
+    return Count(path_, "SELECT COUNT(*) FROM idx_composite x JOIN search_key s ON s.k = x.k "
+                        "WHERE s.type = 'Observation' AND s.param = '" + param + "'");
+  };
+  EXPECT_EQ(rows("code-value-quantity"), 2);  // code and value
+  // A code alone can never match a search that names a concept, a date or a string too.
+  EXPECT_EQ(rows("code-value-concept"), 0);
+  EXPECT_EQ(rows("code-value-date"), 0);
+  EXPECT_EQ(rows("code-value-string"), 0);
+  EXPECT_EQ(Search(**store, "Observation", {{"code-value-quantity", "8867-4$44"}}),
+            std::vector<std::string>{"Observation/hr"});
+}
+
 }  // namespace
 }  // namespace portico::store::sqlite
