@@ -1,19 +1,14 @@
 #include "src/auth/crypto.h"
 
-#include <cstdlib>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "src/auth/base64url.h"
 #include "src/base/digest.h"
+#include "src/base/strings.h"
 
 namespace portico::auth {
 namespace {
 constexpr size_t kMaxRandomBytes = 1 << 20;
-constexpr size_t kSha256Size = 32;
 }  // namespace
 
 StatusOr<std::string> RandomBytes(size_t n) {
@@ -53,28 +48,11 @@ StatusOr<std::string> RandomIdentifier(size_t n) {
 std::string Sha256(std::string_view data) { return base::Sha256Bytes(data); }
 
 std::string HmacSha256(std::string_view key, std::string_view message) {
-  std::string out(kSha256Size, '\0');
-  unsigned int len = 0;
-  // HMAC() rejects a null key pointer even for a zero-length key.
-  static const unsigned char kEmpty = 0;
-  const void* key_ptr = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
-  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(),
-           reinterpret_cast<unsigned char*>(out.data()), &len) == nullptr ||
-      len != kSha256Size) {
-    std::abort();
-  }
-  return out;
+  return base::HmacSha256Bytes(key, message);
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  if (a.empty()) {
-    return true;
-  }
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return base::ConstantTimeEquals(a, b);
 }
 
 }  // namespace portico::auth

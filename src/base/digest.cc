@@ -38,12 +38,23 @@ std::string Sha256Bytes(std::string_view data) {
 
 std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256Bytes(data)); }
 
-std::string HmacSha256Hex(std::string_view key, std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
+std::string HmacSha256Bytes(std::string_view key, std::string_view data) {
+  std::string out(kSha256Size, '\0');
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
+  // HMAC() rejects a null key pointer even for a zero-length key.
+  static const unsigned char kEmpty = 0;
+  const void* key_ptr = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
+  if (HMAC(Sha256Md(), key_ptr, static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+           reinterpret_cast<unsigned char*>(out.data()), &len) == nullptr ||
+      len != kSha256Size) {
+    std::abort();
+  }
+  return out;
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  return HexEncode(HmacSha256Bytes(key, data));
 }
 
 }  // namespace portico::base

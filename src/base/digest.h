@@ -13,6 +13,10 @@ std::string Sha256Bytes(std::string_view data);
 // SHA-256 of `data` as 64 lower-case hex characters.
 std::string Sha256Hex(std::string_view data);
 
+// HMAC-SHA256 of `data` under `key` as 32 raw bytes (any key length below 2 GiB, empty included).
+// Aborts like Sha256Bytes.
+std::string HmacSha256Bytes(std::string_view key, std::string_view data);
+
 // HMAC-SHA256 of `data` under `key`, as lower-case hex.
 std::string HmacSha256Hex(std::string_view key, std::string_view data);
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <openssl/crypto.h>
+
 namespace portico::base {
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
@@ -222,12 +224,10 @@ std::string HexEncode(std::string_view bytes) {
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  size_t n = a.size() < b.size() ? a.size() : b.size();
-  for (size_t i = 0; i < n; ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  if (a.size() != b.size()) {
+    return false;  // lengths are not secret
   }
-  return diff == 0;
+  return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace portico::base

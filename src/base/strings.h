@@ -27,7 +27,8 @@ std::string NormalizeForSearch(std::string_view s);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 // The bytes as lower-case hex, two characters each.
 std::string HexEncode(std::string_view bytes);
-// Constant-time comparison for secrets.
+// Compares secrets in time that depends only on their lengths (CRYPTO_memcmp); strings of
+// different lengths are unequal at once (lengths are not secret).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 }  // namespace portico::base
