@@ -261,6 +261,15 @@ void AddValue(IndexEntries& e, const SearchParam& p, const json::Value& v) {
 // it gets no rows (a quarter of an Observation's composite rows had no value component).
 void AddComposite(IndexEntries& e, const SearchParamRegistry& registry, std::string_view type,
                   const SearchParam& p, const json::Value& resource) {
+  // The components' own parameters, found once; one unknown and no element can be complete.
+  std::vector<const SearchParam*> component_params;
+  for (const CompositeComponent& comp : p.components) {
+    const SearchParam* cp = registry.Find(type, comp.param);
+    if (cp == nullptr) {
+      return;
+    }
+    component_params.push_back(cp);
+  }
   int group = 0;
   std::vector<const json::Value*> bases;
   for (const auto& base : p.composite_bases) {
@@ -273,11 +282,7 @@ void AddComposite(IndexEntries& e, const SearchParamRegistry& registry, std::str
     bool complete = true;
     for (size_t ci = 0; ci < p.components.size() && complete; ++ci) {
       const CompositeComponent& comp = p.components[ci];
-      const SearchParam* cp = registry.Find(type, comp.param);
-      if (cp == nullptr) {
-        complete = false;
-        break;
-      }
+      const SearchParam* cp = component_params[ci];
       values.clear();
       for (const auto& path : comp.paths) {
         EvaluatePath(*element, path, values);

@@ -62,13 +62,7 @@ void SqlBuilder::IndexKey(const std::string& x, std::string_view type, std::stri
     if (!param.empty()) {
       sql += sep + hint + x + ".param = ";
       Bind(sql, std::string(param));
-    } else if (type.empty()) {
-      sql += "1=1";
     }
-    return;
-  }
-  if (type.empty() && param.empty()) {
-    sql += "1=1";
     return;
   }
   // One pair is one key: "=" with a scalar subquery (evaluated once per statement), which the

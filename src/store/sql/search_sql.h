@@ -59,9 +59,9 @@ class SqlBuilder {
   static bool IsReferencedSharedType(const std::string& type);
 
   // Appends the predicate that selects the index rows of resource type `type` and parameter
-  // `param` in index table alias `x` (either may be empty: any type, any parameter). SQLite's
-  // index rows carry one number for the pair (`k`, looked up in search_key); PostgreSQL's carry
-  // both texts. `no_index` as NoIndex().
+  // `param` in index table alias `x`; either may be empty, meaning any type or any parameter.
+  // SQLite's index rows carry one number for the pair (`k`, looked up in search_key);
+  // PostgreSQL's carry both texts. `no_index` as NoIndex(). REQUIRES: `type` or `param` is set.
   void IndexKey(const std::string& x, std::string_view type, std::string_view param,
                 std::string& sql, bool no_index = false);
   // The index-row column that tells parameters apart within one resource ("k" or "param").

@@ -505,13 +505,14 @@ class SqliteWriteBatch : public WriteBatch {
                      db.Cached("SELECT k FROM search_key WHERE type = ? AND param = ?"));
     sel->Bind(1, type).Bind(2, param);
     ASSIGN_OR_RETURN(bool found, sel->Step());
-    const int64_t known = found ? sel->Int(0) : 0;
-    sel->Reset();
     if (found) {
       // Committed by an earlier transaction (this one's own pairs are in new_keys_).
-      store_->search_keys_.emplace(key_buf_, known);
-      return known;
+      const int64_t k = sel->Int(0);
+      sel->Reset();
+      store_->search_keys_.emplace(key_buf_, k);
+      return k;
     }
+    sel->Reset();
     ASSIGN_OR_RETURN(Statement * ins,
                      db.Cached("INSERT INTO search_key (type, param) VALUES (?, ?)"));
     ins->Bind(1, type).Bind(2, param);
@@ -519,6 +520,15 @@ class SqliteWriteBatch : public WriteBatch {
     const int64_t k = db.LastInsertRowId();
     new_keys_.emplace(key_buf_, k);
     return k;
+  }
+
+  // Readies `st` for the next index row of resource `seq`: binds res (1) and the key (2) of the
+  // pair (type, param).
+  Status StartRow(Statement* st, int64_t seq, const std::string& type, std::string_view param) {
+    ASSIGN_OR_RETURN(int64_t k, KeyOf(type, param));
+    st->Reset();
+    st->Bind(1, seq).Bind(2, k);
+    return Status::Ok();
   }
 
   Status WriteIndex(int64_t seq, const std::string& type, const fhir::IndexEntries& e) {
@@ -530,9 +540,8 @@ class SqliteWriteBatch : public WriteBatch {
                                  "VALUES (?, ?, ?, ?, ?, ?)"));
       for (const auto* list : {&e.tokens, &e.tags}) {
         for (const fhir::TokenEntry& t : *list) {
-          ASSIGN_OR_RETURN(int64_t k, KeyOf(type, t.param));
-          st->Reset();
-          st->Bind(1, seq).Bind(2, k).Bind(3, t.system).Bind(4, t.code).Bind(5, t.text);
+          RETURN_IF_ERROR(StartRow(st, seq, type, t.param));
+          st->Bind(3, t.system).Bind(4, t.code).Bind(5, t.text);
           st->Bind(6, n++);
           RETURN_IF_ERROR(st->Run());
         }
@@ -543,9 +552,8 @@ class SqliteWriteBatch : public WriteBatch {
                        db.Cached("INSERT INTO idx_string (res, k, norm, exact, n) VALUES "
                                  "(?, ?, ?, ?, ?)"));
       for (const fhir::StringEntry& s : e.strings) {
-        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, s.param));
-        st->Reset();
-        st->Bind(1, seq).Bind(2, k).Bind(3, s.normalized).Bind(4, s.exact).Bind(5, n++);
+        RETURN_IF_ERROR(StartRow(st, seq, type, s.param));
+        st->Bind(3, s.normalized).Bind(4, s.exact).Bind(5, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
@@ -553,9 +561,8 @@ class SqliteWriteBatch : public WriteBatch {
       ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_date (res, k, lo, hi, n) "
                                                  "VALUES (?, ?, ?, ?, ?)"));
       for (const fhir::DateEntry& d : e.dates) {
-        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, d.param));
-        st->Reset();
-        st->Bind(1, seq).Bind(2, k).Bind(3, d.low).Bind(4, d.high).Bind(5, n++);
+        RETURN_IF_ERROR(StartRow(st, seq, type, d.param));
+        st->Bind(3, d.low).Bind(4, d.high).Bind(5, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
@@ -563,9 +570,8 @@ class SqliteWriteBatch : public WriteBatch {
       ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_reference (res, k, target_type, "
                                                  "target_id, url, n) VALUES (?, ?, ?, ?, ?, ?)"));
       for (const fhir::ReferenceEntry& r : e.references) {
-        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, r.param));
-        st->Reset();
-        st->Bind(1, seq).Bind(2, k).Bind(3, r.target_type).Bind(4, r.target_id).Bind(5, r.url);
+        RETURN_IF_ERROR(StartRow(st, seq, type, r.param));
+        st->Bind(3, r.target_type).Bind(4, r.target_id).Bind(5, r.url);
         st->Bind(6, n++);
         RETURN_IF_ERROR(st->Run());
       }
@@ -575,9 +581,8 @@ class SqliteWriteBatch : public WriteBatch {
                        db.Cached("INSERT INTO idx_quantity (res, k, value, system, code, "
                                  "unit, n) VALUES (?, ?, ?, ?, ?, ?, ?)"));
       for (const fhir::QuantityEntry& q : e.quantities) {
-        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, q.param));
-        st->Reset();
-        st->Bind(1, seq).Bind(2, k).BindDouble(3, q.value).Bind(4, q.system).Bind(5, q.code);
+        RETURN_IF_ERROR(StartRow(st, seq, type, q.param));
+        st->BindDouble(3, q.value).Bind(4, q.system).Bind(5, q.code);
         st->Bind(6, q.unit).Bind(7, n++);
         RETURN_IF_ERROR(st->Run());
       }
@@ -586,9 +591,8 @@ class SqliteWriteBatch : public WriteBatch {
       ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_number (res, k, value, n) "
                                                  "VALUES (?, ?, ?, ?)"));
       for (const fhir::NumberEntry& num : e.numbers) {
-        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, num.param));
-        st->Reset();
-        st->Bind(1, seq).Bind(2, k).BindDouble(3, num.value).Bind(4, n++);
+        RETURN_IF_ERROR(StartRow(st, seq, type, num.param));
+        st->BindDouble(3, num.value).Bind(4, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
@@ -596,15 +600,13 @@ class SqliteWriteBatch : public WriteBatch {
       ASSIGN_OR_RETURN(Statement * st, db.Cached("INSERT INTO idx_uri (res, k, value, n) "
                                                  "VALUES (?, ?, ?, ?)"));
       for (const fhir::UriEntry& u : e.uris) {
-        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, u.param));
-        st->Reset();
-        st->Bind(1, seq).Bind(2, k).Bind(3, u.value).Bind(4, n++);
+        RETURN_IF_ERROR(StartRow(st, seq, type, u.param));
+        st->Bind(3, u.value).Bind(4, n++);
         RETURN_IF_ERROR(st->Run());
       }
       for (const std::string& p : e.profiles) {
-        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, "_profile"));
-        st->Reset();
-        st->Bind(1, seq).Bind(2, k).Bind(3, p).Bind(4, n++);
+        RETURN_IF_ERROR(StartRow(st, seq, type, "_profile"));
+        st->Bind(3, p).Bind(4, n++);
         RETURN_IF_ERROR(st->Run());
       }
     }
@@ -615,9 +617,8 @@ class SqliteWriteBatch : public WriteBatch {
                                  "value, unit, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                                  "?, ?, ?, ?)"));
       for (const fhir::CompositeEntry& c : e.composites) {
-        ASSIGN_OR_RETURN(int64_t k, KeyOf(type, c.param));
-        st->Reset();
-        st->Bind(1, seq).Bind(2, k).Bind(3, int64_t{c.group}).Bind(4, int64_t{c.component});
+        RETURN_IF_ERROR(StartRow(st, seq, type, c.param));
+        st->Bind(3, int64_t{c.group}).Bind(4, int64_t{c.component});
         st->Bind(5, c.system).Bind(6, c.code).Bind(7, c.text).Bind(8, c.norm).Bind(9, c.exact);
         st->Bind(10, c.lo).Bind(11, c.hi).Bind(12, c.target_type).Bind(13, c.target_id);
         st->Bind(14, c.url).BindDouble(15, c.value).Bind(16, c.unit).Bind(17, n++);
@@ -696,50 +697,47 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
 }
 
 Status SqliteStore::Migrate() {
-  RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  auto migrate = [&]() -> Status {
-    RETURN_IF_ERROR(writer_->Exec(kBaseSchema));
-    ASSIGN_OR_RETURN(
-        auto st, writer_->Prepare("SELECT value FROM schema_info WHERE key = 'resource_schema'"));
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    const int64_t v = row ? std::stoll(std::string(st->Text(0))) : kSchemaVersion;
-    st.reset();  // an ALTER TABLE waits for no statement of this connection
-    if (v > kSchemaVersion) {
-      return Status(StatusCode::kFailedPrecondition, "database schema " + std::to_string(v) +
-                                                         " is newer than this server supports (" +
-                                                         std::to_string(kSchemaVersion) + ")");
-    }
-    if (v < kSchemaVersion) {
-      if (v == 1) {
-        RETURN_IF_ERROR(writer_->Exec(kUpgrade1To2));
-      }
-      if (v <= 2) {
-        RETURN_IF_ERROR(writer_->Exec(kUpgrade2To3));
-      }
-      if (v <= 3) {
-        RETURN_IF_ERROR(writer_->Exec(kUpgrade3To4));
-      }
-      RETURN_IF_ERROR(writer_->Exec(kUpgrade4To5Rename));
-      RETURN_IF_ERROR(writer_->Exec(kIndexTables));
-      RETURN_IF_ERROR(writer_->Exec(kUpgrade4To5Copy));
-    }
-    RETURN_IF_ERROR(writer_->Exec(kIndexTables));
-    RETURN_IF_ERROR(writer_->Exec(kIndexIndexes));
-    if (!row) {
-      return writer_->Exec("INSERT INTO schema_info (key, value) VALUES ('resource_schema', '" +
-                           std::to_string(kSchemaVersion) + "')");
-    }
-    if (v < kSchemaVersion) {
-      return writer_->Exec("UPDATE schema_info SET value = '" + std::to_string(kSchemaVersion) +
-                           "' WHERE key = 'resource_schema'");
-    }
-    return Status::Ok();
-  };
-  if (Status s = migrate(); !s.ok()) {
-    (void)writer_->Exec("ROLLBACK");
-    return s;
+  WriteTxn txn(*this);
+  RETURN_IF_ERROR(txn.Begin());
+  RETURN_IF_ERROR(writer_->Exec(kBaseSchema));
+  ASSIGN_OR_RETURN(auto st,
+                   writer_->Prepare("SELECT value FROM schema_info WHERE key = 'resource_schema'"));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  const int64_t v = row ? std::stoll(std::string(st->Text(0))) : kSchemaVersion;
+  st.reset();  // an ALTER TABLE waits for no statement of this connection
+  if (v > kSchemaVersion) {
+    return Status(StatusCode::kFailedPrecondition, "database schema " + std::to_string(v) +
+                                                       " is newer than this server supports (" +
+                                                       std::to_string(kSchemaVersion) + ")");
   }
-  return writer_->Exec("COMMIT");
+  const bool upgrade = v < kSchemaVersion;
+  if (upgrade) {
+    if (v == 1) {
+      RETURN_IF_ERROR(writer_->Exec(kUpgrade1To2));
+    }
+    if (v <= 2) {
+      RETURN_IF_ERROR(writer_->Exec(kUpgrade2To3));
+    }
+    if (v <= 3) {
+      RETURN_IF_ERROR(writer_->Exec(kUpgrade3To4));
+    }
+    RETURN_IF_ERROR(writer_->Exec(kUpgrade4To5Rename));
+  }
+  RETURN_IF_ERROR(writer_->Exec(kIndexTables));
+  if (upgrade) {
+    RETURN_IF_ERROR(writer_->Exec(kUpgrade4To5Copy));
+  }
+  RETURN_IF_ERROR(writer_->Exec(kIndexIndexes));
+  if (!row) {
+    RETURN_IF_ERROR(
+        writer_->Exec("INSERT INTO schema_info (key, value) VALUES ('resource_schema', '" +
+                      std::to_string(kSchemaVersion) + "')"));
+  } else if (upgrade) {
+    RETURN_IF_ERROR(writer_->Exec("UPDATE schema_info SET value = '" +
+                                  std::to_string(kSchemaVersion) +
+                                  "' WHERE key = 'resource_schema'"));
+  }
+  return txn.Commit();
 }
 
 namespace {

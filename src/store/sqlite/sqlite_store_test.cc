@@ -60,23 +60,11 @@ void DowngradeToSchema4(Connection& db) {
   std::string sql;
   for (const auto& t : kSchema1IndexTables) {
     const std::string name = t[0];
-    std::string cols = std::string(t[1]).substr(std::string("type, param, ").size());
-    std::string selected;
-    for (size_t start = 0; start < cols.size();) {
-      size_t comma = cols.find(", ", start);
-      std::string col = cols.substr(start, comma == std::string::npos ? comma : comma - start);
-      selected += ", x." + col;
-      start = comma == std::string::npos ? cols.size() : comma + 2;
-    }
-    sql += "CREATE TABLE " + name +
-           "_s4 (res INTEGER NOT NULL, n INTEGER NOT NULL, type TEXT NOT "
-           "NULL, param TEXT NOT NULL, " +
-           cols +
-           ", PRIMARY KEY (res, n)) WITHOUT ROWID; "
-           "INSERT INTO " +
-           name + "_s4 SELECT x.res, x.n, s.type, s.param" + selected + " FROM " + name +
-           " x JOIN search_key s ON s.k = x.k; DROP TABLE " + name + "; ALTER TABLE " + name +
-           "_s4 RENAME TO " + name + ";";
+    const std::string cols = t[1];  // "type, param, ...": the texts come from search_key
+    sql += "CREATE TABLE " + name + "_s4 (res INTEGER NOT NULL, n INTEGER NOT NULL, " + cols +
+           ", PRIMARY KEY (res, n)) WITHOUT ROWID; INSERT INTO " + name + "_s4 SELECT res, n, " +
+           cols + " FROM " + name + " JOIN search_key USING (k); DROP TABLE " + name +
+           "; ALTER TABLE " + name + "_s4 RENAME TO " + name + ";";
   }
   sql += kSchema4Indexes;
   sql += "DROP TABLE search_key; UPDATE schema_info SET value = '4' WHERE key = 'resource_schema';";
