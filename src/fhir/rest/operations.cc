@@ -102,7 +102,11 @@ void AddEntry(std::string& out, bool& first, const std::string& base_url,
   first = false;
   out += "\"fullUrl\":";
   json::AppendQuoted(base_url + "/" + r.type + "/" + r.id, out);
-  out += ",\"resource\":" + r.body + ",\"search\":{\"mode\":\"" + mode + "\"}}";
+  out += ",\"resource\":";
+  out += r.body;
+  out += ",\"search\":{\"mode\":\"";
+  out += mode;
+  out += "\"}}";
 }
 
 }  // namespace
