@@ -185,4 +185,11 @@ StatusOr<Statement*> Connection::Cached(const std::string& sql) {
   return raw;
 }
 
+Status Connection::RunCached(const std::string& sql) {
+  ASSIGN_OR_RETURN(Statement * st, Cached(sql));
+  Status done = st->Run();
+  st->Reset();
+  return done;
+}
+
 }  // namespace portico::store::sqlite

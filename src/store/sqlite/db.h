@@ -53,6 +53,9 @@ class Connection {
   StatusOr<std::unique_ptr<Statement>> Prepare(std::string_view sql);
   // A cached statement, reset and with bindings cleared. Owned by the connection.
   StatusOr<Statement*> Cached(const std::string& sql);
+  // Runs a statement without results (BEGIN, COMMIT, ...) from the cache and resets it: for the
+  // transaction statements every request runs, which Exec would parse each time.
+  Status RunCached(const std::string& sql);
   int64_t LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
   int Changes() const { return sqlite3_changes(db_); }
   sqlite3* raw() const { return db_; }

@@ -206,14 +206,14 @@ class ReadTxn {
   explicit ReadTxn(Connection& db) : db_(db) {}
   ~ReadTxn() {
     if (open_) {
-      (void)db_.Exec("COMMIT");
+      (void)db_.RunCached("COMMIT");
     }
   }
   ReadTxn(const ReadTxn&) = delete;
   ReadTxn& operator=(const ReadTxn&) = delete;
 
   Status Begin() {
-    RETURN_IF_ERROR(db_.Exec("BEGIN"));
+    RETURN_IF_ERROR(db_.RunCached("BEGIN"));
     open_ = true;
     return Status::Ok();
   }

@@ -749,14 +749,6 @@ struct PinnedReader {
 };
 thread_local PinnedReader t_pinned;
 
-// Runs BEGIN or COMMIT on `conn` (cached statements: they run on every read request).
-Status RunCached(Connection& conn, const std::string& sql) {
-  ASSIGN_OR_RETURN(Statement * st, conn.Cached(sql));
-  Status done = st->Run();
-  st->Reset();
-  return done;
-}
-
 // Holds a pooled reader inside an open (deferred) transaction, pinned for this thread: the first
 // read takes the WAL read lock and the scope's end releases it.
 class SqliteReadScope : public ReadScope {
@@ -768,8 +760,8 @@ class SqliteReadScope : public ReadScope {
   }
   ~SqliteReadScope() override {
     t_pinned = {};
-    if (!RunCached(lease_->conn(), "COMMIT").ok()) {
-      (void)lease_->conn().Exec("ROLLBACK");
+    if (!lease_->conn().RunCached("COMMIT").ok()) {
+      (void)lease_->conn().RunCached("ROLLBACK");
     }
   }
 
@@ -785,7 +777,7 @@ std::unique_ptr<ReadScope> SqliteStore::PinReads() {
   }
   // On failure, reads take connections one by one and report it.
   auto lease = AcquireReader();
-  if (!lease.ok() || !RunCached((*lease)->conn(), "BEGIN").ok()) {
+  if (!lease.ok() || !(*lease)->conn().RunCached("BEGIN").ok()) {
     return nullptr;
   }
   return std::make_unique<SqliteReadScope>(this, std::move(*lease));

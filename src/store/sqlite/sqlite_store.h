@@ -86,19 +86,19 @@ class WriteTxn {
   explicit WriteTxn(SqliteStore& store) : lock_(store.LockWriter()), db_(store.writer()) {}
   ~WriteTxn() {
     if (open_) {
-      (void)db_.Exec("ROLLBACK");
+      (void)db_.RunCached("ROLLBACK");
     }
   }
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
 
   Status Begin() {
-    RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    RETURN_IF_ERROR(db_.RunCached("BEGIN IMMEDIATE"));
     open_ = true;
     return Status::Ok();
   }
   Status Commit() {
-    RETURN_IF_ERROR(db_.Exec("COMMIT"));
+    RETURN_IF_ERROR(db_.RunCached("COMMIT"));
     open_ = false;
     return Status::Ok();
   }

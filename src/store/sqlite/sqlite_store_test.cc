@@ -507,5 +507,22 @@ TEST_F(SqliteStoreUpgrade, ACompositeWithoutAllItsComponentsHasNoRows) {
             std::vector<std::string>{"Observation/hr"});
 }
 
+TEST_F(SqliteStoreUpgrade, CachedTransactionStatementsRunAgainAndReportErrors) {
+  auto db = Connection::Open(path_, false);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t (x INTEGER)").ok());
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE((*db)->RunCached("BEGIN IMMEDIATE").ok()) << round;
+    // The same cached statement again, inside the transaction it opened: SQLite refuses it.
+    EXPECT_FALSE((*db)->RunCached("BEGIN IMMEDIATE").ok()) << round;
+    ASSERT_TRUE((*db)->Exec("INSERT INTO t VALUES (" + std::to_string(round) + ")").ok());
+    ASSERT_TRUE((*db)->RunCached(round == 1 ? "ROLLBACK" : "COMMIT").ok()) << round;
+  }
+  EXPECT_FALSE((*db)->RunCached("COMMIT").ok());  // no transaction is open
+  EXPECT_FALSE((*db)->RunCached("NOT SQL").ok());
+  EXPECT_EQ(Count(path_, "SELECT COUNT(*) FROM t"), 2);  // round 1 was rolled back
+  EXPECT_EQ(Count(path_, "SELECT SUM(x) FROM t"), 2);    // rounds 0 and 2
+}
+
 }  // namespace
 }  // namespace portico::store::sqlite
