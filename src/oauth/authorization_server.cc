@@ -911,6 +911,7 @@ std::string AuthorizationServer::FhirUserOf(const store::User& user,
 }
 
 StatusOr<json::Value> AuthorizationServer::IssueTokens(const store::Grant& grant,
+                                                       const store::User& user,
                                                        const std::string& scope,
                                                        const std::string& nonce,
                                                        const std::string& refresh_token) {
@@ -918,13 +919,9 @@ StatusOr<json::Value> AuthorizationServer::IssueTokens(const store::Grant& grant
   if (snap == nullptr || snap->access_token_key == nullptr) {
     return UnavailableError("signing keys are not available");
   }
-  ASSIGN_OR_RETURN(auto user, store_.GetUser(grant.username));
-  if (!user.has_value()) {
-    return PermissionDeniedError("the account no longer exists");
-  }
   int64_t now = clock_.NowMillis() / 1000;
   auth::ScopeSet scopes = auth::ParseScopeString(scope);
-  std::string fhir_user = FhirUserOf(*user, grant.patient_id);
+  std::string fhir_user = FhirUserOf(user, grant.patient_id);
   ASSIGN_OR_RETURN(std::string access_token,
                    SignAccessToken(*snap->access_token_key,
                                    {options_.issuer, options_.fhir_base, grant.username,
@@ -1044,7 +1041,14 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
       (void)store_.Audit({now, "grant.superseded", g.client_id, g.username, g.patient_id,
                           std::to_string(*superseded) + " older grants revoked"});
     }
-    auto issued = IssueTokens(g, g.scope, ac.nonce, refresh);
+    auto user = store_.GetUser(g.username);
+    if (!user.ok()) {
+      return IssueFailure(user.status());
+    }
+    if (!user->has_value()) {
+      return IssueFailure(PermissionDeniedError("the account no longer exists"));
+    }
+    auto issued = IssueTokens(g, **user, g.scope, ac.nonce, refresh);
     if (!issued.ok()) {
       return IssueFailure(issued.status());
     }
@@ -1108,7 +1112,9 @@ http::Response AuthorizationServer::Token(const http::Request& req) {
     if (!*rotated) {
       return OAuthError(400, "invalid_grant", "the refresh token was already used");
     }
-    auto issued = IssueTokens(g, scope, "", next);
+    // The member looked up above: a second lookup after the rotation's commit would start a
+    // fresh read of the changed database.
+    auto issued = IssueTokens(g, **user, scope, "", next);
     if (!issued.ok()) {
       return IssueFailure(issued.status());
     }

@@ -97,11 +97,11 @@ class AuthorizationServer {
   http::Response Jwks();
   http::Response OpenIdConfiguration() const;
 
-  struct Issued {
-    json::Value body;
-  };
-  StatusOr<json::Value> IssueTokens(const store::Grant& grant, const std::string& scope,
-                                    const std::string& nonce, const std::string& refresh_token);
+  // The token response for `grant`, whose member is `user` (looked up by the caller, who may
+  // have needed it before).
+  StatusOr<json::Value> IssueTokens(const store::Grant& grant, const store::User& user,
+                                    const std::string& scope, const std::string& nonce,
+                                    const std::string& refresh_token);
   std::string FhirUserOf(const store::User& user, const std::string& patient_id) const;
   // Signature, iss, aud and times of one of our access tokens; signatures verified before are
   // remembered until the token expires.

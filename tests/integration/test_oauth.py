@@ -347,6 +347,25 @@ class OAuthTest(unittest.TestCase):
                          f"app:{self.secret}".encode()).decode()}).json()
         self.assertEqual(intro, {"active": False})
 
+    def test_a_refresh_issues_a_new_id_token_for_the_same_user(self):
+        body, _ = self.login_and_exchange()
+        first = jwt_claims(body["id_token"])
+        r = token_request(self.server, {"grant_type": "refresh_token",
+                                        "refresh_token": body["refresh_token"]},
+                          basic=("app", self.secret))
+        self.assertEqual(r.status, 200, r.body)
+        nb = r.json()
+        jwks = self.server.get("/oauth/jwks").json()
+        self.assertTrue(jws_verifies(nb["id_token"], jwks))
+        idt = jwt_claims(nb["id_token"])
+        for claim in ["iss", "sub", "aud", "fhirUser"]:
+            self.assertEqual(idt[claim], first[claim], claim)
+        self.assertNotIn("nonce", idt)  # the nonce belongs to the authorization request
+        self.assertTrue(idt["fhirUser"].endswith("/Patient/demo-member-3"))
+        at = jwt_claims(nb["access_token"])
+        self.assertEqual((at["sub"], at["patient"]), ("max", "demo-member-3"))
+        self.assertEqual(self.get("/fhir/Patient/demo-member-3", nb["access_token"]).status, 200)
+
     def test_forged_tokens_are_refused(self):
         body, _ = self.login_and_exchange()
         token = body["access_token"]
