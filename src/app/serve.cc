@@ -328,7 +328,7 @@ int RunServe(const Config& config) {
       r = probe.ok() ? PlainJson(200, "{\"status\":\"ready\"}")
                      : PlainJson(503, "{\"status\":\"database unavailable\"}");
     } else if (p == "/metrics" && !config.metrics_token.empty() &&
-               !auth::ConstantTimeEquals(req.Header("authorization"),
+               !base::ConstantTimeEquals(req.Header("authorization"),
                                          "Bearer " + config.metrics_token)) {
       r = PlainJson(401, "{\"error\":\"the metrics need their bearer token\"}");
       r.SetHeader("WWW-Authenticate", "Bearer realm=\"metrics\"");

@@ -3,8 +3,6 @@
 #include <openssl/rand.h>
 
 #include "src/auth/base64url.h"
-#include "src/base/digest.h"
-#include "src/base/strings.h"
 
 namespace portico::auth {
 namespace {
@@ -43,16 +41,6 @@ StatusOr<std::string> RandomIdentifier(size_t n) {
       return token;
     }
   }
-}
-
-std::string Sha256(std::string_view data) { return base::Sha256Bytes(data); }
-
-std::string HmacSha256(std::string_view key, std::string_view message) {
-  return base::HmacSha256Bytes(key, message);
-}
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return base::ConstantTimeEquals(a, b);
 }
 
 }  // namespace portico::auth

@@ -1,6 +1,6 @@
-// Thin, allocation-safe wrappers over OpenSSL 3 primitives used by the authorization server:
-// CSPRNG output, SHA-256, HMAC-SHA-256 and constant-time comparison. All functions are
-// thread-safe (OpenSSL 3 initializes itself and its default RAND is per-thread).
+// Random secrets from OpenSSL 3's CSPRNG for the authorization server. Digests, HMAC and
+// constant-time comparison are in src/base (digest.h, strings.h). All functions are thread-safe
+// (OpenSSL 3 initializes itself and its default RAND is per-thread).
 #pragma once
 
 #include <cstddef>
@@ -23,16 +23,5 @@ StatusOr<std::string> RandomToken(size_t n);
 // on a command line (client ids) must not be mistaken for options. Drawn by rejection, so it is
 // uniform over the tokens that begin with a letter or digit.
 StatusOr<std::string> RandomIdentifier(size_t n);
-
-// SHA-256 digest of `data` as 32 raw bytes. Like HmacSha256, aborts the process if OpenSSL's
-// default provider is unusable (a broken installation; returning a digest would be unsafe).
-std::string Sha256(std::string_view data);
-
-// HMAC-SHA-256 of `message` under `key` as 32 raw bytes. Any key length below 2 GiB is accepted.
-std::string HmacSha256(std::string_view key, std::string_view message);
-
-// Compares two byte strings in time that depends only on their lengths (CRYPTO_memcmp). Strings
-// of different length compare unequal immediately: lengths are not considered secret.
-bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 }  // namespace portico::auth

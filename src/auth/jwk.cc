@@ -16,7 +16,7 @@
 #include <openssl/rsa.h>
 
 #include "src/auth/base64url.h"
-#include "src/auth/crypto.h"
+#include "src/base/digest.h"
 
 namespace portico::auth {
 namespace {
@@ -181,7 +181,7 @@ std::string Thumbprint(KeyType type, const std::string& a, const std::string& b)
     canonical = "{\"crv\":\"" + std::string(CurveJwkName(type)) + "\",\"kty\":\"EC\",\"x\":\"" + a +
                 "\",\"y\":\"" + b + "\"}";
   }
-  return Base64UrlEncode(Sha256(canonical));
+  return Base64UrlEncode(base::Sha256Bytes(canonical));
 }
 
 // Converts a JOSE ECDSA signature R || S to the DER form OpenSSL verifies.

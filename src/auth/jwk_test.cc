@@ -12,7 +12,7 @@
 #include <openssl/pem.h>
 
 #include "src/auth/base64url.h"
-#include "src/auth/crypto.h"
+#include "src/base/digest.h"
 #include "src/json/json.h"
 
 namespace portico::auth {
@@ -138,7 +138,7 @@ TEST(JwkTest, GeneratedSigningKey) {
   // kid is the RFC 7638 thumbprint, recomputed here independently.
   std::string canonical =
       std::string(R"({"e":"AQAB","kty":"RSA","n":")") + std::string(jwk.GetString("n")) + "\"}";
-  EXPECT_EQ(key->kid(), Base64UrlEncode(Sha256(canonical)));
+  EXPECT_EQ(key->kid(), Base64UrlEncode(base::Sha256Bytes(canonical)));
   EXPECT_EQ(jwk.GetString("kid"), key->kid());
   // No private members are published.
   EXPECT_EQ(jwk.Find("d"), nullptr);
@@ -210,7 +210,7 @@ TEST(JwkTest, Es256SigningKey) {
   EXPECT_EQ(jwk.Find("d"), nullptr);
   std::string canonical = R"({"crv":"P-256","kty":"EC","x":")" + std::string(jwk.GetString("x")) +
                           R"(","y":")" + std::string(jwk.GetString("y")) + "\"}";
-  EXPECT_EQ(key->kid(), Base64UrlEncode(Sha256(canonical)));
+  EXPECT_EQ(key->kid(), Base64UrlEncode(base::Sha256Bytes(canonical)));
 
   // The signature is JOSE R || S, and verifies with the published JWK (a key built from the
   // JWK alone, as any relying party would) but not over other input or with RS256.
@@ -247,7 +247,7 @@ TEST(JwkTest, EcPublicKeys) {
   EXPECT_FALSE(key->SupportsAlgorithm("RS256"));
   std::string canonical =
       R"({"crv":"P-256","kty":"EC","x":")" + p256.x + R"(","y":")" + p256.y + "\"}";
-  EXPECT_EQ(key->thumbprint(), Base64UrlEncode(Sha256(canonical)));
+  EXPECT_EQ(key->thumbprint(), Base64UrlEncode(base::Sha256Bytes(canonical)));
   EXPECT_EQ(key->ToJwk().GetString("x"), p256.x);
   EXPECT_EQ(key->ToJwk().GetString("crv"), "P-256");
 

@@ -13,7 +13,7 @@
 #include <openssl/pem.h>
 
 #include "src/auth/base64url.h"
-#include "src/auth/crypto.h"
+#include "src/base/digest.h"
 #include "src/json/json.h"
 
 namespace portico::auth {
@@ -281,7 +281,7 @@ TEST_F(JwsTest, HmacWithPublicKeyAsSecretIsRejected) {
     for (const char* alg : {"HS256", "HS384", "HS512"}) {
       std::string header = std::string(R"({"alg":")") + alg + R"(","kid":")" + key_->kid() + "\"}";
       std::string input = SigningInput(header, payload);
-      std::string token = input + "." + Base64UrlEncode(HmacSha256(secret, input));
+      std::string token = input + "." + Base64UrlEncode(base::HmacSha256Bytes(secret, input));
       ExpectRejected(token, keys, {"RS256", "HS256", "HS384", "HS512"}, alg);
     }
   }

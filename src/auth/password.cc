@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "src/auth/crypto.h"
+#include "src/base/digest.h"
 #include "src/base/strings.h"
 
 namespace portico::auth {
@@ -50,7 +51,7 @@ void DummyPasswordCheck(std::string_view password) {
 
 StatusOr<std::string> HashClientSecret(std::string_view secret) {
   ASSIGN_OR_RETURN(std::string salt, RandomBytes(16));
-  return "s1$" + base::HexEncode(salt) + "$" + base::HexEncode(HmacSha256(salt, secret));
+  return "s1$" + base::HexEncode(salt) + "$" + base::HexEncode(base::HmacSha256Bytes(salt, secret));
 }
 
 bool VerifyClientSecret(std::string_view secret, const std::string& hash) {
@@ -66,7 +67,7 @@ bool VerifyClientSecret(std::string_view secret, const std::string& hash) {
     }
     salt += *byte;
   }
-  return ConstantTimeEquals(base::HexEncode(HmacSha256(salt, secret)), parts[2]);
+  return base::ConstantTimeEquals(base::HexEncode(base::HmacSha256Bytes(salt, secret)), parts[2]);
 }
 
 }  // namespace portico::auth

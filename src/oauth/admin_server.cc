@@ -5,7 +5,6 @@
 #include <optional>
 
 #include "src/auth/base64url.h"
-#include "src/auth/crypto.h"
 #include "src/auth/password.h"
 #include "src/base/digest.h"
 #include "src/base/strings.h"
@@ -512,7 +511,7 @@ http::Response AdminServer::Pages(const http::Request& req) {
     auto found = store_.GetAuthRequest(Sha("admin\n" + token));
     if (found.ok() && found->has_value() && (*found)->client_id == kSessionClient &&
         (*found)->expires_at > now && !(*found)->username.empty() && !browser.empty() &&
-        auth::ConstantTimeEquals(Sha(browser), (*found)->session_hash)) {
+        base::ConstantTimeEquals(Sha(browser), (*found)->session_hash)) {
       session = **found;
     }
   }
@@ -549,8 +548,8 @@ http::Response AdminServer::Pages(const http::Request& req) {
     }
     if (!pre->has_value() || (*pre)->client_id != kSessionClient || !(*pre)->username.empty() ||
         (*pre)->expires_at < now || browser.empty() ||
-        !auth::ConstantTimeEquals(Sha(browser), (*pre)->session_hash) ||
-        !auth::ConstantTimeEquals(Get(p, "csrf"), (*pre)->csrf_token)) {
+        !base::ConstantTimeEquals(Sha(browser), (*pre)->session_hash) ||
+        !base::ConstantTimeEquals(Get(p, "csrf"), (*pre)->csrf_token)) {
       return login_page(400, "The form has expired. Sign in again.");
     }
     std::string username = Get(p, "username");
@@ -589,7 +588,7 @@ http::Response AdminServer::Pages(const http::Request& req) {
   }
   const std::string& op = session->username;
   const std::string& csrf = session->csrf_token;
-  if (req.method == "POST" && !auth::ConstantTimeEquals(Get(p, "csrf"), csrf)) {
+  if (req.method == "POST" && !base::ConstantTimeEquals(Get(p, "csrf"), csrf)) {
     return HtmlResponse(400,
                         ErrorPage("Cannot continue", "The form has expired. Open the page again."));
   }

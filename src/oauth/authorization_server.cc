@@ -6,7 +6,6 @@
 #include <set>
 
 #include "src/auth/base64url.h"
-#include "src/auth/crypto.h"
 #include "src/auth/jws.h"
 #include "src/auth/jwt_claims.h"
 #include "src/auth/password.h"
@@ -118,8 +117,8 @@ std::optional<http::Response> CheckCodeRedemption(const store::AuthCode& ac,
     if (!IsPkceString(verifier)) {
       return OAuthError(400, "invalid_grant", "a valid code_verifier is required");
     }
-    std::string computed = auth::Base64UrlEncode(auth::Sha256(verifier));
-    if (!auth::ConstantTimeEquals(computed, ac.code_challenge)) {
+    std::string computed = auth::Base64UrlEncode(base::Sha256Bytes(verifier));
+    if (!base::ConstantTimeEquals(computed, ac.code_challenge)) {
       return OAuthError(400, "invalid_grant", "code_verifier does not match the challenge");
     }
   } else if (!verifier.empty()) {
@@ -496,11 +495,11 @@ static StatusOr<TxContext> LoadTx(store::AuthStore& store, const base::Clock& cl
   }
   ctx.request = **ar;
   std::string session = CookieValue(req, kSessionCookie);
-  if (session.empty() || !auth::ConstantTimeEquals(Sha(session), ctx.request.session_hash)) {
+  if (session.empty() || !base::ConstantTimeEquals(Sha(session), ctx.request.session_hash)) {
     return PermissionDeniedError(
         "This sign-in was started in another browser. Start again from the app.");
   }
-  if (req.method == "POST" && !auth::ConstantTimeEquals(Get(p, "csrf"), ctx.request.csrf_token)) {
+  if (req.method == "POST" && !base::ConstantTimeEquals(Get(p, "csrf"), ctx.request.csrf_token)) {
     return PermissionDeniedError("The form has expired. Start again from the app.");
   }
   auto client = store.GetClient(ctx.request.client_id);
@@ -1417,8 +1416,8 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
     std::string browser = CookieValue(req, kSessionCookie);
     if (!pre.ok() || !pre->has_value() || (*pre)->client_id != kManageClient ||
         (*pre)->expires_at < now || browser.empty() ||
-        !auth::ConstantTimeEquals(Sha(browser), (*pre)->session_hash) ||
-        !auth::ConstantTimeEquals(Get(p, "csrf"), (*pre)->csrf_token)) {
+        !base::ConstantTimeEquals(Sha(browser), (*pre)->session_hash) ||
+        !base::ConstantTimeEquals(Get(p, "csrf"), (*pre)->csrf_token)) {
       return Html(400, ErrorPage("Cannot continue", "The form has expired. Open the page again."));
     }
     auto user = store_.GetUser(Get(p, "username"));
@@ -1495,7 +1494,7 @@ http::Response AuthorizationServer::Manage(const http::Request& req) {
     return std::find(controlled.begin(), controlled.end(), patient_id) != controlled.end();
   };
   if (req.method == "POST") {
-    if (!auth::ConstantTimeEquals(Get(p, "csrf"), session->csrf_token)) {
+    if (!base::ConstantTimeEquals(Get(p, "csrf"), session->csrf_token)) {
       return Html(400, ErrorPage("Cannot continue", "The form has expired. Open the page again."));
     }
     if (req.path == "/oauth/manage/logout") {
