@@ -16,24 +16,16 @@ bench.py --keep-db leaves one in OUT/db/). Prints each run and the median per bu
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
-import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
 
 def measure(binary, template, path, duration, workdir):
-    db = os.path.join(workdir, "ab.db")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
-    shutil.copyfile(template, db)
-    server, token = bench.start_server(types.SimpleNamespace(bin=binary, threads=2),
-                                       "sqlite:" + db, workdir)
+    server, token = bench.start_on_copy(binary, template, workdir, "ab.db")
     try:
         script = bench.write_lua(os.path.join(workdir, "ab.lua"),
                                  headers={"Authorization": "Bearer " + token})

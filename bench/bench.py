@@ -542,6 +542,22 @@ def start_server(a, db, workdir):
     return server, tok["access_token"]
 
 
+def start_on_copy(binary, template, workdir, name="copy.db"):
+    """start_server (two I/O threads) on a fresh copy of the SQLite file `template` in workdir."""
+    db = os.path.join(workdir, name)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    shutil.copyfile(template, db)
+    return start_server(argparse.Namespace(bin=binary, threads=2), "sqlite:" + db, workdir)
+
+
+def refresh_tokens(server, n):
+    """n refresh tokens, each from a login and a code exchange of its own."""
+    return [pt.exchange(server, c, v, CLIENT, SECRET, REDIRECT).json()["refresh_token"]
+            for c, v in make_codes(server, n)]
+
+
 def measure_wrk(a, name, pids, url, script, paced):
     for p in pids:
         reset_hwm(p)
@@ -674,9 +690,7 @@ def bench_size(a, members, nginx_holder, results):
     server, access = start_server(a, db, workdir)
     try:
         for run in range(a.runs if wanted(a, "token-refresh") else 0):
-            seeds = make_codes(server, a.token_conns + a.py_threads)
-            tokens = [pt.exchange(server, c, v, CLIENT, SECRET, REDIRECT).json()["refresh_token"]
-                      for c, v in seeds]
+            tokens = refresh_tokens(server, a.token_conns + a.py_threads)
             with Probe(server.pid) as pr:
                 peak = wrk_tokens(a, server, "refresh", workdir,
                                   tokens="\n".join(tokens[:a.token_conns]) + "\n")

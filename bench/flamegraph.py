@@ -23,13 +23,11 @@ import collections
 import html
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import types
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -187,9 +185,7 @@ def top_functions(stacks, n=15):
 def drive_load(a, server, token, workdir, stop_at):
     """Runs the scenario until stop_at (time.monotonic()); returns the requests made."""
     if a.scenario == "token-refresh":
-        seeds = bench.make_codes(server, 4)
-        tokens = [bench.pt.exchange(server, c, v, bench.CLIENT, bench.SECRET,
-                                    bench.REDIRECT).json()["refresh_token"] for c, v in seeds]
+        tokens = bench.refresh_tokens(server, 4)
         done = 0
         while time.monotonic() < stop_at:
             r = bench.drive_chains(server, tokens, 200)
@@ -209,10 +205,7 @@ def drive_load(a, server, token, workdir, stop_at):
 def record(a):
     """Runs the load under perf; returns the `perf script` text and a title."""
     with tempfile.TemporaryDirectory(prefix="portico-fg-") as workdir:
-        db = os.path.join(workdir, "fg.db")
-        shutil.copyfile(a.db_template, db)
-        server, token = bench.start_server(types.SimpleNamespace(bin=a.bin, threads=2),
-                                           "sqlite:" + db, workdir)
+        server, token = bench.start_on_copy(a.bin, a.db_template, workdir, "fg.db")
         try:
             data = os.path.join(workdir, "perf.data")
             warm_until = time.monotonic() + 1
